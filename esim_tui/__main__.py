@@ -1,0 +1,3 @@
+from esim_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""Settings: a TOML file in the platform's config folder, then environment variables on top.
+
+File: ``$ESIM_TUI_CONFIG`` or ``<platform config dir>/esim-tui/config.toml``. Environment variables:
+``ESIM_TUI_OCTOPUS_URL``, ``ESIM_TUI_OCTOPUS_TOKEN``, ``ESIM_TUI_ESIMGO_URL``, ``ESIM_TUI_ESIMGO_API_KEY``,
+``ESIM_TUI_DB``. A mistake in the file is reported with the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from esim_tui.domain.errors import EsimTuiError
+
+APP_NAME = "esim-tui"
+
+
+class ConfigError(EsimTuiError):
+    def __init__(self, path: Path | None, key: str, problem: str) -> None:
+        self.path = path
+        self.key = key
+        where = f"{path}" if path else "the environment"
+        super().__init__(f"Configuration error in {where}, key '{key}': {problem}.", "Fix it and start again.")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OctopusSettings(_Section):
+    url: str = "https://api.octopuscards.io"
+    """Base URL of the Octopus Cards API (a served sandbox: http://127.0.0.1:8765)."""
+    token: SecretStr | None = None
+    """Bearer token. Octopus Cards is used only when this is set."""
+
+
+class EsimGoSettings(_Section):
+    url: str = "https://api.esim-go.com/v2.4"
+    """Base URL of the eSIM Go v2.4 API (a served sandbox: http://127.0.0.1:8765/v2.4)."""
+    api_key: SecretStr | None = None
+    """X-API-Key. eSIM Go is used only when this is set."""
+
+
+class StoreSettings(_Section):
+    path: Path | None = None
+    """The order file; by default orders.json in the platform's data folder."""
+
+
+class UiSettings(_Section):
+    theme: Literal["esim-dark", "esim-light", "esim-high-contrast"] = "esim-dark"
+    """The colour theme; switch at run time from the command palette."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Remap keys by binding id, e.g. {"buy" = "b"} (F1 shows the ids)."""
+
+
+class BalanceSettings(_Section):
+    warn_below: Decimal = Decimal("50")
+    """Warn in the header when a provider balance falls below this amount."""
+
+
+class Settings(_Section):
+    octopus: OctopusSettings = Field(default_factory=OctopusSettings)
+    esimgo: EsimGoSettings = Field(default_factory=EsimGoSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
+    balance: BalanceSettings = Field(default_factory=BalanceSettings)
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """No provider has credentials: the in-process sandbox serves the app."""
+        return self.octopus.token is None and self.esimgo.api_key is None
+
+    def order_file(self) -> Path:
+        return self.store.path or default_data_dir() / "orders.json"
+
+
+_ENV = {
+    "ESIM_TUI_OCTOPUS_URL": ("octopus", "url"),
+    "ESIM_TUI_OCTOPUS_TOKEN": ("octopus", "token"),
+    "ESIM_TUI_ESIMGO_URL": ("esimgo", "url"),
+    "ESIM_TUI_ESIMGO_API_KEY": ("esimgo", "api_key"),
+    "ESIM_TUI_DB": ("store", "path"),
+}
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME)
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None, db: Path | None = None) -> Settings:
+    """Read the config file (if any), then the environment, then ``db`` (the --db option)."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        path = Path(env["ESIM_TUI_CONFIG"]) if env.get("ESIM_TUI_CONFIG") else default_config_path()
+        explicit = "ESIM_TUI_CONFIG" in env
+    else:
+        explicit = True
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(path, "(file)", f"not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(path, "(file)", f"cannot be read: {exc}") from None
+    elif explicit:
+        raise ConfigError(path, "(file)", "the file does not exist")
+    for var, (section, key) in _ENV.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    if db is not None:
+        data.setdefault("store", {})["path"] = str(db)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        env_var = next((v for v, k in _ENV.items() if ".".join(k) == key and env.get(v)), None)
+        raise ConfigError(None if env_var else path, env_var or key, err["msg"].lower()) from None

@@ -1,0 +1,184 @@
+"""Where a customer travels: a country, a region, or the whole world.
+
+Country codes and official names come from pycountry (ISO 3166); everyday English names ("South Korea",
+"Vietnam") from Babel's CLDR data. A country's region is its continent in the IANA time-zone database,
+as Babel ships it, so no hand-kept country table lives here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import StrEnum
+from functools import cache
+
+import pycountry
+from pydantic import BaseModel, ConfigDict
+
+from esim_tui.domain.errors import UnknownDestination
+
+
+class DestinationKind(StrEnum):
+    COUNTRY = "country"
+    REGION = "region"
+    GLOBAL = "global"
+
+
+class Region(StrEnum):
+    """The regions plans are sold for. The value is the region's display name."""
+
+    EUROPE = "Europe"
+    ASIA = "Asia"
+    AFRICA = "Africa"
+    AMERICAS = "Americas"
+    OCEANIA = "Oceania"
+
+    @property
+    def code(self) -> str:
+        """Three-letter code providers use for the region's products (never an ISO country code)."""
+        return _REGION_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: str) -> Region | None:
+        for region, c in _REGION_CODES.items():
+            if c == code.upper():
+                return region
+        return None
+
+    @classmethod
+    def from_name(cls, name: str) -> Region | None:
+        wanted = name.strip().lower()
+        for region in cls:
+            if region.value.lower() == wanted:
+                return region
+        if wanted in ("north america", "south america", "latin america", "america"):
+            return cls.AMERICAS
+        return None
+
+
+_REGION_CODES = {
+    Region.EUROPE: "EUR",
+    Region.ASIA: "ASI",
+    Region.AFRICA: "AFR",
+    Region.AMERICAS: "AMR",
+    Region.OCEANIA: "OCN",
+}
+
+_TZ_CONTINENT = {
+    "Europe": Region.EUROPE,
+    "America": Region.AMERICAS,
+    "Asia": Region.ASIA,
+    "Africa": Region.AFRICA,
+    "Pacific": Region.OCEANIA,
+    "Australia": Region.OCEANIA,
+}
+# Territories whose only time zones are in an ocean ("Indian/...", "Atlantic/..."): placed by the
+# continent they are administered from or lie next to.
+_OCEAN_TERRITORIES = {
+    "IS": Region.EUROPE, "FO": Region.EUROPE, "SJ": Region.EUROPE,
+    "CV": Region.AFRICA, "SH": Region.AFRICA, "KM": Region.AFRICA, "MG": Region.AFRICA,
+    "MU": Region.AFRICA, "YT": Region.AFRICA, "RE": Region.AFRICA, "SC": Region.AFRICA, "TF": Region.AFRICA,
+    "MV": Region.ASIA, "IO": Region.ASIA, "CC": Region.ASIA, "CX": Region.ASIA,
+    "BM": Region.AMERICAS, "FK": Region.AMERICAS, "GS": Region.AMERICAS,
+}
+
+
+class Destination(BaseModel):
+    """A destination as the counter sees it. ``key`` is unique across kinds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: DestinationKind
+    code: str  # ISO alpha-2 for a country; the Region name for a region; "GLOBAL"
+    name: str
+    alpha3: str | None = None
+    region: Region | None = None  # a country's continent, or the region itself
+    aliases: tuple[str, ...] = ()  # other names an agent may type (official name, common name)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}:{self.code}"
+
+    @property
+    def label(self) -> str:
+        if self.kind is DestinationKind.COUNTRY:
+            return f"{self.name} ({self.code})"
+        return self.name
+
+
+GLOBAL = Destination(kind=DestinationKind.GLOBAL, code="GLOBAL", name="Global", aliases=("World", "Worldwide"))
+
+
+@cache
+def _babel_data() -> tuple[dict[str, str], dict[str, list[str]]]:
+    from babel import Locale
+    from babel.core import get_global
+
+    return dict(Locale("en").territories), dict(get_global("territory_zones"))
+
+
+def _region_of(alpha2: str) -> Region | None:
+    if alpha2 in _OCEAN_TERRITORIES:
+        return _OCEAN_TERRITORIES[alpha2]
+    _names, zones = _babel_data()
+    # The continent most of its zones are in; a tie goes to the one listed first in _TZ_CONTINENT
+    # (Spain: Europe/Madrid against Africa/Ceuta; Ecuador: America against Pacific/Galapagos).
+    counts = Counter(zone.split("/", 1)[0] for zone in zones.get(alpha2, []))
+    best = max(_TZ_CONTINENT, key=lambda c: (counts[c], -list(_TZ_CONTINENT).index(c)))
+    return _TZ_CONTINENT[best] if counts[best] else None
+
+
+@cache
+def all_countries() -> tuple[Destination, ...]:
+    """Every ISO 3166 country, sorted by name."""
+    names, _zones = _babel_data()
+    out = []
+    for c in pycountry.countries:
+        name = names.get(c.alpha_2, getattr(c, "common_name", None) or c.name)
+        aliases = {c.name, getattr(c, "common_name", c.name), getattr(c, "official_name", c.name)} - {name}
+        out.append(
+            Destination(
+                kind=DestinationKind.COUNTRY,
+                code=c.alpha_2,
+                name=name,
+                alpha3=c.alpha_3,
+                region=_region_of(c.alpha_2),
+                aliases=tuple(sorted(aliases)),
+            )
+        )
+    return tuple(sorted(out, key=lambda d: d.name))
+
+
+@cache
+def _by_code() -> dict[str, Destination]:
+    table: dict[str, Destination] = {}
+    for d in all_countries():
+        table[d.code] = d
+        table[d.alpha3 or d.code] = d
+    return table
+
+
+def country(value: str) -> Destination:
+    """A country by ISO alpha-2, alpha-3 or name (official or everyday)."""
+    text = value.strip()
+    found = _by_code().get(text.upper())
+    if found:
+        return found
+    wanted = text.casefold()
+    for d in all_countries():
+        if d.name.casefold() == wanted or any(a.casefold() == wanted for a in d.aliases):
+            return d
+    try:
+        return _by_code()[pycountry.countries.lookup(text).alpha_2]
+    except LookupError:
+        raise UnknownDestination(value) from None
+
+
+def region(value: Region | str) -> Destination:
+    r = value if isinstance(value, Region) else (Region.from_name(value) or Region.from_code(value))
+    if r is None:
+        raise UnknownDestination(str(value))
+    return Destination(kind=DestinationKind.REGION, code=r.value, name=r.value, region=r, aliases=(r.code,))
+
+
+def countries_in(r: Region) -> tuple[Destination, ...]:
+    return tuple(d for d in all_countries() if d.region is r)

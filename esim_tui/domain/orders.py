@@ -1,0 +1,245 @@
+"""Orders: what the provider says about one sale, and the shop's own record of it.
+
+The record's rules are the shop's safety net: an activation code, once stored, is never replaced or
+cleared by a later answer (Octopus Cards withholds it after install), and every change of state is
+kept in the order's history.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from esim_tui.domain.codes import ActivationCode
+from esim_tui.domain.errors import InvalidClientReference
+from esim_tui.domain.money import Money
+from esim_tui.domain.plans import Plan, ProviderName
+
+
+class OrderStatus(StrEnum):
+    UNKNOWN = "UNKNOWN"  # our own: the request is (or may be) out, no definite answer yet
+    PENDING = "PENDING"  # the provider took the order and is still fulfilling it
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED)
+
+
+class ActivationStatus(StrEnum):
+    NOT_INSTALLED = "NOT_INSTALLED"
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+
+
+class InstallState(StrEnum):
+    NOT_INSTALLED = "NOT_INSTALLED"  # released, waiting for the customer's phone
+    DOWNLOADED = "DOWNLOADED"  # on its way to the phone
+    INSTALLED = "INSTALLED"
+    REMOVED = "REMOVED"  # was installed, then deleted from the phone
+    UNAVAILABLE = "UNAVAILABLE"  # cannot be installed any more
+
+
+class BundleState(StrEnum):
+    """eSIM Go's bundle states, lowercase as on the wire."""
+
+    PROCESSING = "processing"
+    QUEUED = "queued"
+    ACTIVE = "active"
+    DEPLETED = "depleted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    LAPSED = "lapsed"
+
+
+class Failure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    reason: str
+    is_user_fixable: bool = False
+
+
+class BundleUsage(BaseModel):
+    """Data on one bundle of an eSIM. Bytes are base-10, as providers count them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bundle_name: str
+    state: BundleState
+    initial_bytes: int | None = None
+    remaining_bytes: int | None = None
+    unlimited: bool = False
+    assigned_at: datetime | None = None
+    started_at: datetime | None = None
+    ends_at: datetime | None = None
+
+    @property
+    def used_bytes(self) -> int | None:
+        if self.initial_bytes is None or self.remaining_bytes is None:
+            return None
+        return max(0, self.initial_bytes - self.remaining_bytes)
+
+
+class EsimStatus(BaseModel):
+    """The eSIM's life after delivery: installed or not, active or expired, data left."""
+
+    model_config = ConfigDict(frozen=True)
+
+    iccid: str | None = None
+    install_state: InstallState | None = None
+    activation_status: ActivationStatus | None = None
+    installed_at: datetime | None = None
+    activated_at: datetime | None = None
+    expires_at: datetime | None = None
+    bundles: tuple[BundleUsage, ...] = ()
+    activation_code: str | None = None  # only while the provider still shows it
+
+
+class ProviderOrder(BaseModel):
+    """An order as the provider reports it, parsed by an adapter."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: ProviderName
+    provider_order_id: str
+    client_reference: str | None = None
+    status: OrderStatus
+    failure: Failure | None = None
+    iccid: str | None = None
+    activation_code: str | None = None  # the LPA string, validated by the adapter
+    charged: Money | None = None
+    created_at: datetime | None = None
+    esim: EsimStatus | None = None
+    product_name: str = ""
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    event: str
+    detail: str = ""
+
+
+class Order(BaseModel):
+    """The shop's record of one sale. Saved before anything in it is shown."""
+
+    id: str
+    provider: ProviderName
+    client_reference: str
+    plan: Plan
+    price: Money  # what the shop is charged, as quoted or as the provider reports it
+    customer_label: str = ""
+    customer_email: str = ""
+    status: OrderStatus = OrderStatus.UNKNOWN
+    provider_order_id: str | None = None
+    failure: Failure | None = None
+    iccid: str | None = None
+    activation_code: str | None = None
+    install_state: InstallState | None = None
+    activation_status: ActivationStatus | None = None
+    installed_at: datetime | None = None
+    activated_at: datetime | None = None
+    expires_at: datetime | None = None
+    bundles: tuple[BundleUsage, ...] = ()
+    created_at: datetime
+    updated_at: datetime
+    shown_at: datetime | None = None  # when the activation code was first put on screen
+    needs_attention: str | None = None
+    history: list[StatusChange] = Field(default_factory=list)
+
+    @property
+    def activation(self) -> ActivationCode | None:
+        return ActivationCode.parse(self.activation_code) if self.activation_code else None
+
+    @property
+    def is_installed(self) -> bool:
+        return self.install_state in (InstallState.INSTALLED, InstallState.REMOVED)
+
+    def note(self, at: datetime, event: str, detail: str = "") -> None:
+        self.history.append(StatusChange(at=at, event=event, detail=detail))
+        self.updated_at = at
+
+    def merge(self, answer: ProviderOrder, at: datetime) -> Order:
+        """Take in what the provider now says, keeping every rule of the record. Returns a new Order."""
+        new = self.model_copy(deep=True)
+        if new.provider_order_id is None:
+            new.provider_order_id = answer.provider_order_id
+        if answer.status != new.status:
+            detail = answer.failure.reason if answer.failure else ""
+            new.status = answer.status
+            new.note(at, answer.status.value, detail)
+        if answer.failure is not None:
+            new.failure = answer.failure
+        if answer.charged is not None:
+            new.price = answer.charged
+        if answer.iccid and new.iccid and answer.iccid != new.iccid:
+            new.needs_attention = f"The provider now reports ICCID {answer.iccid}, not {new.iccid}."
+            new.note(at, "ICCID MISMATCH", answer.iccid)
+        elif answer.iccid:
+            new.iccid = answer.iccid
+        new._take_code(answer.activation_code, at)
+        if answer.esim is not None:
+            new = new.merge_esim(answer.esim, at)
+        return new
+
+    def merge_esim(self, esim: EsimStatus, at: datetime) -> Order:
+        new = self.model_copy(deep=True)
+        if esim.iccid and not new.iccid:
+            new.iccid = esim.iccid
+        new._take_code(esim.activation_code, at)
+        for name in ("install_state", "activation_status"):
+            value = getattr(esim, name)
+            if value is not None and value != getattr(new, name):
+                setattr(new, name, value)
+                new.note(at, value.value)
+        for name in ("installed_at", "activated_at", "expires_at"):
+            if getattr(esim, name) is not None:
+                setattr(new, name, getattr(esim, name))
+        if esim.bundles:
+            before = {b.bundle_name: b.state for b in new.bundles}
+            for b in esim.bundles:
+                if before.get(b.bundle_name) != b.state:
+                    new.note(at, f"bundle {b.state.value}", b.bundle_name)
+            new.bundles = esim.bundles
+        new.updated_at = at
+        return new
+
+    def _take_code(self, code: str | None, at: datetime) -> None:
+        # The one-time code: keep the first one we were given, whatever later answers say.
+        if not code:
+            return
+        if self.activation_code is None:
+            self.activation_code = code
+            self.note(at, "ACTIVATION CODE RECEIVED")
+        elif code != self.activation_code:
+            self.needs_attention = "The provider sent a different activation code; the first one is kept."
+            self.note(at, "ACTIVATION CODE DIFFERS", "kept the first one")
+
+
+# ---------------------------------------------------------------- client references
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+
+
+def new_client_reference(at: datetime, prefix: str = "ESIM") -> str:
+    """A fresh reference for one sale: letters, digits and '-' only, e.g. ``ESIM-20261122-7F3K9Q2M``."""
+    token = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"{prefix}-{at:%Y%m%d}-{token}"
+
+
+def check_client_reference(value: str) -> str:
+    """The provider's rule: printable ASCII, 1 to 255 characters. Returns the value unchanged."""
+    if not isinstance(value, str) or not value:
+        raise InvalidClientReference("it is empty")
+    if len(value) > 255:
+        raise InvalidClientReference(f"it is {len(value)} characters long; at most 255 are allowed")
+    if not (value.isascii() and value.isprintable()):
+        raise InvalidClientReference("only printable ASCII characters are allowed (no tabs, newlines or accents)")
+    return value

@@ -1,0 +1,79 @@
+"""Plans (what a provider sells for a destination) and quotes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from esim_tui.domain.destinations import Destination
+from esim_tui.domain.money import Money
+
+
+class ProviderName(StrEnum):
+    OCTOPUS = "octopus"
+    ESIMGO = "esimgo"
+
+    @property
+    def display(self) -> str:
+        return {"octopus": "Octopus Cards", "esimgo": "eSIM Go"}[self.value]
+
+
+class Plan(BaseModel):
+    """One thing a customer can buy: data for a number of days at a destination, at a price."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: ProviderName
+    plan_id: str  # the provider's id for it: Octopus variant id, eSIM Go bundle name
+    product_id: str | None = None  # Octopus product id; the order is (product_id, amount)
+    name: str
+    destination: Destination
+    data_mb: int | None  # base-10 megabytes (1 GB = 1000 MB); None when unlimited
+    unlimited: bool = False
+    validity_days: int
+    price: Money  # the list price as the provider states it
+    description: str = ""
+    coverage: tuple[str, ...] = ()  # ISO alpha-2 of the countries covered
+    roaming: tuple[str, ...] = ()  # further countries where it roams
+    speeds: tuple[str, ...] = ()  # "4G", "5G"... when the provider says
+    autostart: bool | None = None
+    discount_percent: Decimal | None = None  # Octopus client_discount, applied to the wallet debit
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider.value}:{self.plan_id}"
+
+    @property
+    def data_label(self) -> str:
+        return "Unlimited" if self.unlimited or self.data_mb is None else format_megabytes(self.data_mb)
+
+
+class Quote(BaseModel):
+    """What the provider says the plan will cost now, before anything is charged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_key: str
+    total: Money
+    valid: bool = True
+    note: str = ""
+    quoted_at: datetime | None = None
+
+
+def format_megabytes(mb: int | Decimal) -> str:
+    mb = Decimal(mb)
+    if mb >= 1000:
+        gb = mb / 1000
+        return f"{gb.normalize():f} GB" if gb == gb.to_integral() else f"{gb.quantize(Decimal('0.1'))} GB"
+    return f"{mb.normalize():f} MB"
+
+
+def format_bytes(n: int) -> str:
+    """Base-10 units, as providers count data (1 GB = 1,000,000,000 bytes)."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if abs(n) >= size:
+            return f"{Decimal(n) / size:.2f} {unit}"
+    return f"{n} B"
