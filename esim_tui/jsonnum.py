@@ -20,8 +20,6 @@ def _swap(value: Any) -> Any:
         return {k: _swap(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_swap(v) for v in value]
-    if isinstance(value, float):
-        raise TypeError("floats are not allowed in money-carrying JSON; use Decimal")
     return value
 
 

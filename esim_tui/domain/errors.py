@@ -81,6 +81,16 @@ class ProviderTimeout(ProviderError):
         super().__init__(provider, f"{display_provider(provider)} did not answer in time.")
 
 
+class ConnectionLost(ProviderError):
+    """The connection broke after the request may have been sent (reset, truncated answer...)."""
+
+    retryable = True
+    todo = "Try again in a moment."
+
+    def __init__(self, provider: str, detail: str = "") -> None:
+        super().__init__(provider, f"The connection to {display_provider(provider)} broke off{' (' + detail + ')' if detail else ''}.")
+
+
 class ProviderServerError(ProviderError):
     retryable = True
     todo = "The provider has a problem on its side; try again in a few minutes."

@@ -35,6 +35,6 @@ class Money(BaseModel):
 
 def format_amount(amount: Decimal) -> str:
     """At least two decimals; more only when the provider's figure has them (4.275 stays 4.275)."""
-    exponent = amount.as_tuple().exponent
+    exponent = amount.normalize().as_tuple().exponent if amount else 0
     places = max(2, -exponent) if isinstance(exponent, int) else 2
     return f"{amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"

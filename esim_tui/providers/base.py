@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from esim_tui.domain.money import Money
 from esim_tui.domain.orders import EsimStatus, Order, ProviderOrder
@@ -15,8 +15,8 @@ class Provider(ABC):
 
     name: ProviderName
 
-    #: How the provider wants to be asked about a PENDING order: (first wait, growth factor, cap, give up after), seconds.
-    fulfilment_schedule: tuple[float, float, float, float] = (5.0, 2.0, 30.0, 300.0)
+    #: True when the provider deduplicates orders by our client reference (a re-POST cannot charge twice).
+    idempotent_orders: bool = False
 
     @abstractmethod
     async def plans(self, *, refresh: bool = False) -> Sequence[Plan]:
@@ -54,5 +54,31 @@ class Provider(ABC):
     async def balance(self) -> Money:
         """The shop's wallet or organisation balance with this provider."""
 
+    def fulfilment_delays(self) -> Iterator[float]:
+        """Seconds between polls of a PENDING order, until the provider's advice says stop."""
+        return schedule([(300.0, None)], first=5.0, factor=2.0, cap=30.0)
+
+    def install_delays(self) -> Iterator[float]:
+        """Seconds between polls of a delivered eSIM that is not installed yet."""
+        return schedule([(600.0, 45.0), (3600.0, 450.0)])
+
+    def usage_delays(self) -> Iterator[float]:
+        """Seconds between polls of an installed eSIM's data (providers forbid frequent polling)."""
+        return schedule([(float("inf"), 600.0)])
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+def schedule(phases: list[tuple[float, float | None]], first: float = 0.0, factor: float = 1.0, cap: float = 0.0) -> Iterator[float]:
+    """Delays until each phase ends (seconds since the start): a fixed step, or (step None) ``first``
+    growing by ``factor`` up to ``cap``."""
+    elapsed = 0.0
+    delay = first
+    for until, step in phases:
+        while elapsed < until:
+            wait = step if step is not None else delay
+            yield wait
+            elapsed += wait
+            if step is None:
+                delay = min(delay * factor, cap)
