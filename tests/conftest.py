@@ -32,8 +32,11 @@ def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 
 
 def make_sandbox(**overrides) -> Sandbox:
-    """A sandbox with frozen time (speed 0) at T0: time moves only through /_sandbox/clock."""
-    config = SandboxConfig(**{"speed": 0.0, "start": T0, **overrides})
+    """A sandbox with frozen time (speed 0) at T0 and no rate limiting unless asked for.
+
+    Time moves only through `POST /_sandbox/clock`.
+    """
+    config = SandboxConfig(**{"speed": 0.0, "start": T0, "rate_limits": False, **overrides})
     return Sandbox(config)
 
 

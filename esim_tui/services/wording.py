@@ -1,0 +1,64 @@
+"""How orders and plans read, in the counter's words (shared by the screens and `esim-tui orders`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from esim_tui.domain.codes import iccid_tail
+from esim_tui.domain.orders import ActivationStatus, BundleState, Order, OrderStatus
+from esim_tui.domain.plans import Plan, format_bytes
+
+BAR_WIDTH = 10
+
+
+def order_state(order: Order) -> str:
+    """One phrase for where the order is in its life."""
+    if order.needs_attention:
+        return "Needs attention"
+    if order.status is OrderStatus.UNKNOWN:
+        return "Checking…"
+    if order.status is OrderStatus.PENDING:
+        return "Being prepared"
+    if order.status is OrderStatus.FAILED:
+        return "Failed"
+    if order.status is OrderStatus.CANCELLED:
+        return "Cancelled"
+    if order.activation_status is ActivationStatus.EXPIRED:
+        return "Expired"
+    states = {b.state for b in order.bundles}
+    if BundleState.DEPLETED in states and BundleState.ACTIVE not in states:
+        return "Out of data"
+    if order.activation_status is ActivationStatus.ACTIVE or BundleState.ACTIVE in states:
+        return "Active"
+    if order.is_installed:
+        return "Installed"
+    return "Delivered, not installed"
+
+
+def data_left(order: Order) -> str:
+    """A text bar of data left, or why there is none to show."""
+    bundle = next((b for b in order.bundles if b.state in (BundleState.ACTIVE, BundleState.QUEUED, BundleState.DEPLETED)), None)
+    bundle = bundle or (order.bundles[0] if order.bundles else None)
+    if bundle is None:
+        return "—" if order.status is not OrderStatus.DELIVERED else "not reported"
+    if bundle.unlimited:
+        return "unlimited"
+    if not bundle.initial_bytes or bundle.remaining_bytes is None:
+        return "—"
+    share = max(0.0, min(1.0, bundle.remaining_bytes / bundle.initial_bytes))
+    filled = round(share * BAR_WIDTH)
+    return f"{'█' * filled}{'░' * (BAR_WIDTH - filled)} {format_bytes(bundle.remaining_bytes)}"
+
+
+def short_time(moment: datetime | None) -> str:
+    return moment.strftime("%d %b %H:%M") if moment else "—"
+
+
+def customer(order: Order) -> str:
+    if order.customer_label:
+        return order.customer_label
+    return f"ICCID …{iccid_tail(order.iccid)}" if order.iccid else order.client_reference
+
+
+def plan_summary(plan: Plan) -> str:
+    return f"{plan.data_label} / {plan.validity_days} days"

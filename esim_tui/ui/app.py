@@ -1,0 +1,309 @@
+"""The esim-tui Textual app: the counter's sale flow and the live status of every order in play."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from functools import partial
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from esim_tui.config import Settings
+from esim_tui.domain.errors import EsimTuiError
+from esim_tui.domain.orders import Order, OrderStatus
+from esim_tui.domain.plans import Plan, Quote
+from esim_tui.services.catalogue import Catalogue, DestinationOffer
+from esim_tui.services.following import Follower
+from esim_tui.ui.context import AppContext, build_context
+from esim_tui.services.wording import customer
+from esim_tui.ui.messages import CatalogueFailed, CatalogueLoaded
+from esim_tui.ui.paths import stylesheets
+from esim_tui.ui.screens.catalogue import CatalogueScreen
+from esim_tui.ui.screens.confirm import ConfirmScreen
+from esim_tui.ui.screens.delivery import DeliveryScreen
+from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
+from esim_tui.ui.screens.plans import PlansScreen
+from esim_tui.ui.themes import THEMES
+
+POLL_TICK = 1.0  # seconds between looks at which order is due; each provider's schedule decides the rest
+
+
+class EsimApp(App):
+    TITLE = "esim-tui"
+    CSS_PATH = stylesheets()
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f1", "keys", "Keys", id="app.keys"),
+    ]
+
+    def __init__(self, ctx: AppContext, *, follow: bool = True) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.sales = ctx.sales
+        self.on_sandbox = ctx.on_sandbox
+        self.follow = follow
+        self.follower = Follower(ctx.sales, ctx.now)
+        self.catalogue: Catalogue | None = None
+        self.orders: dict[str, Order] = {}
+        self.started = asyncio.Event()  # set when earlier sales are settled and the catalogue answered
+        self.animation_level = "none"
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = ctx.settings.ui.theme
+        if ctx.settings.ui.keymap:
+            self.set_keymap(ctx.settings.ui.keymap)
+        self.COMMANDS = App.COMMANDS | {SellCommands}
+
+    # ------------------------------------------------------------ start and stop
+
+    def get_default_screen(self) -> Screen:
+        self.catalogue_screen = CatalogueScreen()
+        return self.catalogue_screen
+
+    def on_mount(self) -> None:
+        self.sub_title = "SANDBOX" if self.on_sandbox else ""
+        self.startup()
+        if self.follow:
+            self.set_timer(POLL_TICK, self._tick)
+
+    async def on_unmount(self) -> None:
+        await self.ctx.aclose()
+
+    @work(exclusive=True, group="startup", exit_on_error=False, description="Settling earlier sales, loading the catalogue")
+    async def startup(self) -> None:
+        # Before new sales: settle every sale whose outcome we never learnt.
+        for order in await self.sales.reconcile():
+            self.order_changed(order)
+        for order in await self.sales.in_play():
+            self.orders[order.id] = order
+            self.follower.track(order)
+        self.catalogue_screen.query_one("#status-panel").show(list(self.orders.values()))
+        unseen = [o for o in self.orders.values() if o.status is OrderStatus.DELIVERED and o.activation_code and o.shown_at is None and not o.is_installed]
+        if unseen:
+            self.notify(f"{len(unseen)} delivered eSIM(s) were never shown; showing the newest now.", severity="warning", timeout=10, markup=False)
+            self.push_screen(DeliveryScreen(max(unseen, key=lambda o: o.created_at)))
+        try:
+            await self._load_catalogue(refresh=False)
+        finally:
+            self.started.set()
+
+    def load_catalogue(self, refresh: bool = False) -> None:
+        self.run_worker(self._load_catalogue(refresh), group="catalogue", exclusive=True, exit_on_error=False)
+
+    async def _load_catalogue(self, refresh: bool) -> None:
+        try:
+            load = await self.sales.load_catalogue(refresh=refresh)
+        except EsimTuiError as exc:
+            self.catalogue_screen.show_failure(CatalogueFailed(exc.message))
+            return
+        self.catalogue = load.catalogue
+        self.catalogue_screen.show_catalogue(CatalogueLoaded(load))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        message = error.message if isinstance(error, EsimTuiError) else f"Unexpected error: {type(error).__name__}. The order records are safe."
+        self.notify(message, title="Problem", severity="error", timeout=15, markup=False)
+
+    # ------------------------------------------------------------ the sale flow
+
+    def open_plans(self, offer: DestinationOffer) -> None:
+        self.push_screen(PlansScreen(offer))
+
+    def confirm_plan(self, plan: Plan) -> None:
+        self.push_screen(ConfirmScreen(plan, self.sales.mint_reference()))
+
+    def place_order(self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str) -> None:
+        self._place(plan, quote, label, email, reference)
+
+    @work(group="sale", exit_on_error=False, description="Placing an order")
+    async def _place(self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str) -> None:
+        try:
+            order = await self.sales.open_sale(plan, quote, label, email, reference)
+        except EsimTuiError:
+            self.back_to_catalogue()
+            raise
+        order = await self.sales.place(order)
+        self.order_changed(order)
+        self.back_to_catalogue()
+        if order.status is OrderStatus.DELIVERED and order.activation_code:
+            self.push_screen(DeliveryScreen(order))
+        elif order.status is OrderStatus.PENDING:
+            self.notify(
+                f"We'll have the eSIM for {customer(order)} shortly. esim-tui keeps checking; start the next sale meanwhile.",
+                title="Being prepared",
+                timeout=10,
+                markup=False,
+            )
+        else:
+            self.open_order(order)
+
+    def order_shown(self, order: Order) -> None:
+        self.run_worker(self._mark_shown(order), group="shown", exit_on_error=False)
+
+    async def _mark_shown(self, order: Order) -> None:
+        self.order_changed(await self.sales.mark_shown(order))
+
+    def back_to_catalogue(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def new_sale_for(self, destination_key: str) -> None:
+        self.back_to_catalogue()
+        offer = self.catalogue.offer(destination_key) if self.catalogue else None
+        if offer is None:
+            self.notify("That destination is not in the catalogue right now.", severity="warning", markup=False)
+        else:
+            self.open_plans(offer)
+
+    def open_order(self, order: Order) -> None:
+        order = self.orders.get(order.id, order)
+        if order.status is OrderStatus.DELIVERED and not order.needs_attention and (order.activation_code or order.is_installed):
+            if order.activation_status is None or order.activation_status.value != "EXPIRED":
+                self.push_screen(DeliveryScreen(order))
+                return
+        alternatives: tuple[Plan, ...] = ()
+        if order.status is OrderStatus.FAILED and order.failure and order.failure.is_user_fixable and self.catalogue:
+            offer = self.catalogue.offer(order.plan.destination.key)
+            alternatives = tuple(p for p in offer.plans if p.key != order.plan.key) if offer else ()
+        self.push_screen(OrderOutcomeScreen(order, alternatives))
+
+    # ------------------------------------------------------------ following orders in play
+
+    def order_changed(self, order: Order, error: str | None = None) -> None:
+        before = self.orders.get(order.id)
+        self.orders[order.id] = order
+        self.follower.track(order)
+        self.catalogue_screen.query_one("#status-panel").update_order(order, error)
+        if before is not None and before.status is OrderStatus.PENDING and order.status is OrderStatus.DELIVERED:
+            self.notify(f"The eSIM for {customer(order)} is ready. Select it under Orders in play and press Enter.", title="Delivered", timeout=15, markup=False)
+        elif before is not None and before.status is not OrderStatus.FAILED and order.status is OrderStatus.FAILED:
+            self.notify(f"The order for {customer(order)} failed: {order.failure.reason if order.failure else ''}", severity="error", timeout=15, markup=False)
+
+    def _tick(self) -> None:
+        due = [self.orders[i] for i in self.follower.due() if i in self.orders]
+        if due:
+            self.run_worker(self._poll(due), group="poll", exit_on_error=False)
+        else:
+            self.set_timer(POLL_TICK, self._tick)
+
+    async def _poll(self, due: list[Order]) -> None:
+        try:
+            for order in due:
+                result = await self.follower.poll(order)
+                if result.changed or result.error:
+                    self.order_changed(result.order, result.error.message if result.error else None)
+        finally:
+            self.set_timer(POLL_TICK, self._tick)  # re-armed only now: polls never overlap
+
+    def check_now(self, order: Order) -> None:
+        self.follower.track(order, soon=True)
+
+    # ------------------------------------------------------------ keys and palette
+
+    def action_keys(self) -> None:
+        if self.screen.query("KeyPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            # A screenshot would write activation codes to an unprotected file.
+            if "screenshot" not in command.title.lower():
+                yield command
+
+    def target_order(self) -> Order | None:
+        """The order a palette command acts on: the one on screen, else the one highlighted in the panel."""
+        on_screen = getattr(self.screen, "order", None)
+        if isinstance(on_screen, Order):
+            return self.orders.get(on_screen.id, on_screen)
+        row = self.catalogue_screen.query_one("#orders-in-play").highlighted
+        return self.orders.get(row.id, row) if isinstance(row, Order) else None
+
+    async def train(self, what: str, amount: int = 0) -> None:
+        training = self.ctx.training
+        if training is None:
+            return
+        order = self.target_order()
+        try:
+            if what == "time":
+                await training.advance(amount)
+                self.notify(f"Time moves on by {_duration(amount)}.", title="Training", markup=False)
+                for o in self.orders.values():
+                    self.check_now(o)
+                return
+            if order is None or not order.iccid:
+                self.notify("Choose a delivered order first (in the panel or on screen).", severity="warning", markup=False)
+                return
+            if what == "install":
+                await training.install(order.iccid)
+                self.notify(f"The customer installed the eSIM ({customer(order)}).", title="Training", markup=False)
+            else:
+                await training.use_data(order.iccid, amount)
+                self.notify(f"The customer used {amount // 1_000_000} MB ({customer(order)}).", title="Training", markup=False)
+            self.check_now(order)
+        except EsimTuiError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+
+
+def _duration(seconds: int) -> str:
+    return {3600: "an hour", 86400: "a day", 7 * 86400: "a week"}.get(seconds, f"{seconds} s")
+
+
+class SellCommands(Provider):
+    """Commands that fit the current screen, plus the sandbox's training controls."""
+
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app: EsimApp = self.app  # type: ignore[assignment]
+        screen = app.screen
+        commands: list[tuple[str, object, str]] = [
+            ("Refresh the catalogue", partial(app.load_catalogue, True), "Ask the providers for their plans again"),
+            ("Theme: esim dark", partial(setattr, app, "theme", "esim-dark"), "The default dark theme"),
+            ("Theme: esim light", partial(setattr, app, "theme", "esim-light"), "A light theme for bright shops"),
+            ("Theme: high contrast", partial(setattr, app, "theme", "esim-high-contrast"), "Black, white and yellow"),
+        ]
+        if isinstance(screen, DeliveryScreen):
+            commands += [
+                ("Copy the activation code", screen.action_copy_code, "To the clipboard (OSC 52)"),
+                ("Large QR on/off", screen.action_toggle_large, "Two cells per module: easier to scan on some terminals"),
+            ]
+        if app.on_sandbox and app.ctx.training is not None:
+            run = lambda *a: app.run_worker(app.train(*a), group="training", exit_on_error=False)  # noqa: E731
+            commands += [
+                ("Training: the customer installs this eSIM", partial(run, "install"), "Sandbox: as if the QR was scanned"),
+                ("Training: the customer uses 250 MB", partial(run, "usage", 250_000_000), "Sandbox: data used on the eSIM"),
+                ("Training: the customer uses 1 GB", partial(run, "usage", 1_000_000_000), "Sandbox: data used on the eSIM"),
+                ("Training: an hour passes", partial(run, "time", 3600), "Sandbox: simulated time moves on"),
+                ("Training: a day passes", partial(run, "time", 86400), "Sandbox: simulated time moves on"),
+                ("Training: a week passes", partial(run, "time", 7 * 86400), "Sandbox: simulated time moves on"),
+            ]
+        return commands
+
+    async def discover(self) -> Hits:
+        from textual.command import DiscoveryHit
+
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+def run_app(settings: Settings, *, force_sandbox: bool = False) -> int:
+    ctx = build_context(settings, force_sandbox=force_sandbox)
+    try:
+        EsimApp(ctx).run()
+    finally:
+        ctx.close()
+    return 0

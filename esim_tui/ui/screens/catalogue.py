@@ -1,0 +1,149 @@
+"""Sell, step 1: find the destination. Typing filters at once; Enter opens its plans."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from esim_tui.domain.money import format_amount
+from esim_tui.domain.orders import Order
+from esim_tui.services.catalogue import Catalogue, DestinationOffer
+from esim_tui.ui.messages import CatalogueFailed, CatalogueLoaded
+from esim_tui.ui.widgets.offer_table import Column, OfferTable
+from esim_tui.ui.widgets.status_panel import StatusPanel
+from esim_tui.ui.widgets.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from esim_tui.ui.app import EsimApp
+
+LOADING = "Loading the catalogue from the providers…"
+NO_MATCH = "No destination matches. Try a country name, an ISO code or a region."
+
+COLUMNS = (
+    Column("Destination", 30, flex=True),
+    Column("Code", 9),
+    Column("Plans", 6, "right"),
+    Column("From", 12, "right"),
+    Column("Providers", 20),
+)
+
+
+def _row(offer: DestinationOffer) -> tuple[str, ...]:
+    d = offer.destination
+    code = f"{d.code} {d.alpha3}" if d.alpha3 else (d.region.code if d.region else "GLO")
+    price = f"{format_amount(offer.lowest_price.amount)} {offer.lowest_price.currency}" if offer.lowest_price else "—"
+    return (d.name, code, str(offer.plan_count), price, ", ".join(p.display for p in offer.providers))
+
+
+class CatalogueScreen(Screen):
+    BINDING_GROUP_TITLE = "Sell"
+    BINDINGS = [
+        Binding("down", "move(1)", "Next", show=False, id="catalogue.down"),
+        Binding("up", "move(-1)", "Previous", show=False, id="catalogue.up"),
+        Binding("pagedown", "page(1)", show=False, id="catalogue.page_down"),
+        Binding("pageup", "page(-1)", show=False, id="catalogue.page_up"),
+        Binding("enter", "open", "Plans", id="catalogue.open"),
+        Binding("ctrl+r", "refresh", "Refresh catalogue", id="catalogue.refresh"),
+        Binding("escape", "clear", "Clear search", id="catalogue.clear"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.catalogue: Catalogue | None = None
+
+    @property
+    def esim_app(self) -> EsimApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar("Sell")
+        yield Input(placeholder="Where is the customer going? Country, code (JP, JPN), region or 'global'", id="search")
+        with Vertical(id="destinations-box"):
+            yield OfferTable(COLUMNS, _row, empty_text=LOADING, id="destinations")
+            yield Static("", id="catalogue-message", markup=False)
+        yield StatusPanel(id="status-panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    @property
+    def table(self) -> OfferTable:
+        return self.query_one("#destinations", OfferTable)
+
+    # ------------------------------------------------------------ catalogue
+
+    def show_catalogue(self, message: CatalogueLoaded) -> None:
+        self.catalogue = message.load.catalogue
+        self.table.empty_text = NO_MATCH if self.catalogue.offers else "No plans are on sale right now."
+        notice = self.query_one("#catalogue-message", Static)
+        if message.load.errors:
+            lines = [f"{name.display}: {err.message}" for name, err in message.load.errors.items()]
+            notice.update("Some plans are missing. " + " ".join(lines))
+        else:
+            notice.update("")
+        self._filter(self.query_one("#search", Input).value)
+
+    def show_failure(self, message: CatalogueFailed) -> None:
+        self.table.empty_text = "No catalogue."
+        self.table.refresh_rows()
+        notice = self.query_one("#catalogue-message", Static)
+        notice.update(f"The catalogue could not be loaded. {message.error} Press Ctrl+R to try again.")
+
+    @on(Input.Changed, "#search")
+    def _search(self, event: Input.Changed) -> None:
+        self._filter(event.value)
+
+    def _filter(self, text: str) -> None:
+        if self.catalogue is not None:
+            self.table.set_rows(self.catalogue.search(text))
+
+    # ------------------------------------------------------------ actions
+
+    def action_move(self, step: int) -> None:
+        if self.focused is self.query_one("#search"):
+            self.table.action_cursor(step)
+        elif isinstance(self.focused, OfferTable):
+            self.focused.action_cursor(step)
+
+    def action_page(self, direction: int) -> None:
+        target = self.table if self.focused is self.query_one("#search") else self.focused
+        if isinstance(target, OfferTable):
+            target.action_page(direction)
+
+    def action_open(self) -> None:
+        if isinstance(self.focused, OfferTable) and self.focused is not self.table:
+            self.focused.action_choose()
+            return
+        offer = self.table.highlighted
+        if offer is not None:
+            self.esim_app.open_plans(offer)
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self) -> None:
+        self.action_open()
+
+    @on(OfferTable.Chosen, "#destinations")
+    def _chosen(self, event: OfferTable.Chosen) -> None:
+        self.esim_app.open_plans(event.row)
+
+    @on(OfferTable.Chosen, "#orders-in-play")
+    def _order_chosen(self, event: OfferTable.Chosen) -> None:
+        order: Order = event.row
+        self.esim_app.open_order(order)
+
+    def action_refresh(self) -> None:
+        self.table.empty_text = LOADING
+        self.table.set_rows(())
+        self.esim_app.load_catalogue(refresh=True)
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        search.value = ""
+        search.focus()

@@ -1,0 +1,64 @@
+"""Settings: file, environment, --db; errors name the file and the key; secrets stay secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from esim_tui.config import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_config_means_the_sandbox(tmp_path):
+    settings = load_settings(None, environ={})
+    assert settings.uses_sandbox
+    assert settings.order_file().name == "orders.json"
+
+
+def test_file_then_environment_then_db_option(tmp_path):
+    path = write(tmp_path, '[octopus]\nurl = "http://127.0.0.1:8765"\ntoken = "from-file"\n[store]\npath = "/srv/a.json"\n')
+    settings = load_settings(path, environ={"ESIM_TUI_OCTOPUS_TOKEN": "from-env"}, db=tmp_path / "b.json")
+    assert settings.octopus.url == "http://127.0.0.1:8765"
+    assert settings.octopus.token.get_secret_value() == "from-env"
+    assert settings.order_file() == tmp_path / "b.json"
+    assert not settings.uses_sandbox
+
+
+def test_esim_tui_config_and_db_variables(tmp_path):
+    path = write(tmp_path, '[esimgo]\napi_key = "k"\n')
+    settings = load_settings(environ={"ESIM_TUI_CONFIG": str(path), "ESIM_TUI_DB": str(tmp_path / "o.json")})
+    assert settings.esimgo.api_key.get_secret_value() == "k"
+    assert settings.order_file() == tmp_path / "o.json"
+
+
+def test_secrets_never_show_in_reprs(tmp_path):
+    settings = load_settings(None, environ={"ESIM_TUI_OCTOPUS_TOKEN": "tok-123", "ESIM_TUI_ESIMGO_API_KEY": "key-456"})
+    text = repr(settings) + str(settings) + settings.model_dump_json()
+    assert "tok-123" not in text and "key-456" not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[octopus]\ntokn = "x"\n', "octopus.tokn"),
+        ('[ui]\ntheme = "neon"\n', "ui.theme"),
+        ('[balance]\nwarn_below = "lots"\n', "balance.warn_below"),
+        ("[octopus\n", "(file)"),
+    ],
+)
+def test_errors_name_the_file_and_the_key(tmp_path, text, key):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert str(path) in caught.value.message and f"'{key}'" in caught.value.message
+
+
+def test_a_named_config_file_that_is_missing_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(environ={"ESIM_TUI_CONFIG": str(tmp_path / "nope.toml")})

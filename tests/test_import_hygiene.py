@@ -1,0 +1,32 @@
+"""Domain, adapters, sandbox, store and services work headless: importing them never loads Textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEADLESS = [
+    "esim_tui.domain.destinations",
+    "esim_tui.domain.orders",
+    "esim_tui.domain.codes",
+    "esim_tui.providers.octopus",
+    "esim_tui.sandbox.app",
+    "esim_tui.sandbox.server",
+    "esim_tui.store.orders",
+    "esim_tui.services.ordering",
+    "esim_tui.services.following",
+    "esim_tui.services.catalogue",
+    "esim_tui.services.qr",
+    "esim_tui.config",
+    "esim_tui.cli",
+]
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_headless_module_does_not_import_textual(module: str) -> None:
+    code = f"import sys, {module}; from esim_tui.sandbox.app import Sandbox; Sandbox(); print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"{module} pulled in Textual: {out.stdout}"

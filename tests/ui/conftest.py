@@ -1,0 +1,48 @@
+"""Apps for UI tests: the in-process sandbox at a fixed time, a fresh order file, no live polling."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from esim_tui.config import load_settings
+from esim_tui.sandbox.app import Sandbox
+from esim_tui.store.orders import OrderStore
+from esim_tui.ui.app import EsimApp
+from esim_tui.ui.context import build_context
+from tests.conftest import T0, make_sandbox
+
+
+@pytest.fixture(autouse=True)
+def _no_cursor_blink(monkeypatch):
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+def references():
+    counter = itertools.count(1)
+    return lambda at, prefix: f"{prefix}-{at:%Y%m%d}-TEST{next(counter):04d}"
+
+
+def make_app(tmp_path: Path, sandbox: Sandbox | None = None, *, follow: bool = False, environ: dict | None = None) -> EsimApp:
+    settings = load_settings(None, environ=environ or {}, db=tmp_path / "orders.json")
+    store = OrderStore.open(tmp_path / f"orders-{id(settings)}.json")
+    ctx = build_context(settings, store=store, sandbox=sandbox or make_sandbox(), now=lambda: T0, force_sandbox=not environ)
+    ctx.sales._mint = references()
+    return EsimApp(ctx, follow=follow)
+
+
+async def settle(pilot, app: EsimApp) -> None:
+    """Let start-up and workers finish and the screen catch up."""
+    await asyncio.wait_for(app.started.wait(), 20)
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def fixed(at: datetime = T0):
+    return lambda: at

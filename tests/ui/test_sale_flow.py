@@ -1,0 +1,160 @@
+"""A counter agent's sale, driven from the keyboard: what is saved, what is sent, what the screen shows."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from esim_tui.domain.orders import OrderStatus
+from esim_tui.sandbox.app import IN_PROCESS_URL, sandbox_transport
+from esim_tui.ui.screens.catalogue import CatalogueScreen
+from esim_tui.ui.screens.confirm import ConfirmScreen
+from esim_tui.ui.screens.delivery import DeliveryScreen
+from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
+from esim_tui.ui.screens.plans import PlansScreen
+from esim_tui.ui.widgets.offer_table import OfferTable
+from tests.conftest import make_sandbox
+from tests.ui.conftest import make_app, settle
+
+pytestmark = pytest.mark.anyio
+
+
+async def ledger(sandbox):
+    async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
+        return (await c.get("/_sandbox/ledger")).json()["octopus"]["charges"]
+
+
+async def sandbox_post(sandbox, path, body=None):
+    async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
+        response = await c.post(path, json=body or {})
+        assert response.status_code == 200, response.text
+
+
+async def test_japan_enter_enter_y_sells_one_esim_and_shows_its_code(tmp_path):
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        assert app.focused.id == "search"
+        await pilot.press(*"Japan")
+        assert app.screen.query_one("#destinations", OfferTable).highlighted.destination.code == "JP"
+        await pilot.press("enter")
+        assert isinstance(app.screen, PlansScreen)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert await ledger(sandbox) == []  # nothing charged before the key
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DeliveryScreen)
+        orders = list(app.ctx.store.all())
+        assert len(orders) == 1
+        order = orders[0]
+        assert order.status is OrderStatus.DELIVERED and order.client_reference == "ESIM-20261122-TEST0001"
+        assert order.activation_code and order.shown_at is not None
+        assert [e.event for e in order.history][:2] == ["INTENT", "SENT"]
+        charges = await ledger(sandbox)
+        assert [(c["client_reference"], c["amount"]) for c in charges] == [("ESIM-20261122-TEST0001", "4.275")]
+        shown = " ".join(str(w.render()) for w in app.screen.query(".code-value"))
+        assert order.activation_code in shown and order.iccid in shown
+
+
+async def test_typing_filters_by_code_region_and_global(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        table = app.screen.query_one("#destinations", OfferTable)
+        for text, first in (("jpn", "JP"), ("fr", "FR"), ("global", "GLOBAL"), ("europe", "Europe")):
+            app.screen.query_one("#search").value = text
+            await pilot.pause()
+            assert table.highlighted.destination.code == first, text
+        app.screen.query_one("#search").value = "zzzz"
+        await pilot.pause()
+        assert table.rows == [] and table.highlighted is None
+
+
+async def test_plans_sort_by_price_data_and_validity(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*"Japan", "enter")
+        table = app.screen.query_one("#plans", OfferTable)
+        assert [p.price.amount for p in table.rows] == sorted(p.price.amount for p in table.rows)
+        await pilot.press("d")
+        assert [p.data_mb for p in table.rows] == sorted((p.data_mb for p in table.rows), reverse=True)
+        await pilot.press("v")
+        assert [p.validity_days for p in table.rows] == sorted((p.validity_days for p in table.rows), reverse=True)
+
+
+async def test_escape_on_the_confirmation_charges_nothing_and_saves_nothing(tmp_path):
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*"Japan", "enter", "enter")
+        await settle(pilot, app)
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, CatalogueScreen)
+        assert app.ctx.store.count() == 0 and await ledger(sandbox) == []
+
+
+async def test_a_pending_order_frees_the_counter_and_is_followed_until_delivered(tmp_path):
+    sandbox = make_sandbox()
+    await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "pending", "seconds": 30})
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*"Japan", "enter", "enter")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, CatalogueScreen)  # the agent can start the next sale
+        order = next(app.ctx.store.all())
+        assert order.status is OrderStatus.PENDING
+        panel = app.screen.query_one("#orders-in-play", OfferTable)
+        assert [o.id for o in panel.rows] == [order.id]
+        await sandbox_post(sandbox, "/_sandbox/clock", {"advance_seconds": 31})
+        result = await app.follower.poll(order)
+        app.order_changed(result.order)
+        await pilot.pause()
+        assert app.ctx.store.get(order.id).status is OrderStatus.DELIVERED
+        assert any("ready" in n.message for n in app._notifications)
+
+
+async def test_a_failed_order_explains_the_refund_and_offers_other_plans(tmp_path):
+    sandbox = make_sandbox()
+    await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "fail", "failure_code": "PLAN_UNAVAILABLE", "failure_reason": "The plan is no longer available", "is_user_fixable": True})
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*"Japan", "enter", "enter")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, OrderOutcomeScreen)
+        text = str(app.screen.query_one("#outcome-text").render())
+        assert "no longer available" in text and "refunded" in text
+        alternatives = app.screen.query_one("#alternatives", OfferTable)
+        assert len(alternatives.rows) == 2 and all(p.plan_id != "5511" for p in alternatives.rows)
+        assert [c["refunded"] for c in await ledger(sandbox)] == [True]
+
+
+async def test_training_commands_install_and_use_data_and_the_panel_follows(tmp_path):
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*"Japan", "enter", "enter")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        await app.train("install")
+        order = app.target_order()
+        result = await app.follower.poll(order)
+        app.order_changed(result.order)
+        assert app.ctx.store.get(order.id).is_installed
+        await app.train("usage", 250_000_000)
+        result = await app.follower.poll(app.orders[order.id])
+        app.order_changed(result.order)
+        assert app.ctx.store.get(order.id).activation_status.value == "ACTIVE"
+        assert app.ctx.store.get(order.id).activation_code == order.activation_code  # kept after install

@@ -1,0 +1,154 @@
+"""What each screen looks like, in each of its states (fixed data, fixed time, no animation, no blink)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from esim_tui.domain.errors import ProviderUnreachable
+from tests.conftest import make_sandbox
+from tests.ui.conftest import make_app, settle
+
+
+def _post(sandbox, path, body):
+    import httpx
+
+    from esim_tui.sandbox.app import IN_PROCESS_URL, sandbox_transport
+
+    async def go():
+        async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
+            assert (await c.post(path, json=body)).status_code == 200
+
+    asyncio.run(go())
+
+
+async def _ready(pilot):
+    await settle(pilot, pilot.app)
+
+
+def _typed(*keys):
+    async def run(pilot):
+        await settle(pilot, pilot.app)
+        await pilot.press(*keys)
+        await settle(pilot, pilot.app)
+
+    return run
+
+
+def test_catalogue_at_start(snap_compare, tmp_path):
+    """The destination search has focus; every destination with its plan count, lowest price, providers."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_ready)
+
+
+def test_catalogue_filtered(snap_compare, tmp_path):
+    """Typing 'jap' leaves Japan first."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"jap"))
+
+
+def test_catalogue_no_match(snap_compare, tmp_path):
+    """A search that matches nothing says what to try instead."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"zzzz"))
+
+
+def test_catalogue_loading(snap_compare, tmp_path):
+    """While the providers answer, the catalogue shows that it is loading."""
+    app = make_app(tmp_path)
+    gate = asyncio.Event()
+
+    async def slow_plans(*, refresh=False):
+        await gate.wait()
+        return ()
+
+    for provider in app.sales.providers.values():
+        provider.plans = slow_plans
+
+    async def run(pilot):
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run)
+    gate.set()
+
+
+def test_catalogue_provider_down(snap_compare, tmp_path):
+    """An unreachable provider: a clear message, nothing else breaks."""
+    app = make_app(tmp_path)
+
+    async def down(*, refresh=False):
+        raise ProviderUnreachable("octopus", "ConnectError")
+
+    for provider in app.sales.providers.values():
+        provider.plans = down
+    assert snap_compare(app, terminal_size=(100, 30), run_before=_ready)
+
+
+def test_plans_for_japan(snap_compare, tmp_path):
+    """The guide's three Japan plans side by side, sorted by price, with the detail pane."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"Japan", "enter"))
+
+
+def test_confirmation_with_quote(snap_compare, tmp_path):
+    """The plan, the provider's quote after the client discount, and the reference that will be sent."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"Japan", "enter", "enter"))
+
+
+def test_confirmation_placing(snap_compare, tmp_path):
+    """The busy state after y while the provider is slow to answer."""
+    sandbox = make_sandbox()
+    _post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "delay", "seconds": 2})
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await settle(pilot, app)
+        await pilot.press(*"Japan", "enter", "enter")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run)
+
+
+def test_delivery_qr(snap_compare, tmp_path):
+    """The delivered eSIM: the QR beside the activation code, SM-DP+, matching ID, ICCID and links."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(110, 32), run_before=_typed(*"Japan", "enter", "enter", "y"))
+
+
+def test_delivery_terminal_too_small(snap_compare, tmp_path):
+    """Too small for the QR: a clear message and the manual codes, never a broken QR."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(70, 20), run_before=_typed(*"Japan", "enter", "enter", "y"))
+
+
+def test_failed_order_with_alternatives(snap_compare, tmp_path):
+    """FAILED, user-fixable: the reason, the refund, the other plans for the destination."""
+    sandbox = make_sandbox()
+    _post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "fail", "failure_code": "PLAN_UNAVAILABLE", "failure_reason": "The plan is no longer available", "is_user_fixable": True})
+    assert snap_compare(make_app(tmp_path, sandbox), terminal_size=(100, 30), run_before=_typed(*"Japan", "enter", "enter", "y"))
+
+
+def test_status_panel_following_orders(snap_compare, tmp_path):
+    """Back at the catalogue: the sold eSIM in the live status panel, installed and in use."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await settle(pilot, app)
+        await pilot.press(*"Japan", "enter", "enter")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        await app.train("install")
+        await app.train("usage", 250_000_000)
+        order = app.target_order()
+        app.order_changed((await app.follower.poll(order)).order)
+        await pilot.press("escape")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run)
+
+
+@pytest.mark.parametrize("theme", ["esim-light", "esim-high-contrast"])
+def test_themes(snap_compare, tmp_path, theme):
+    """The light and high-contrast themes on the plan choice."""
+    app = make_app(tmp_path)
+    app.theme = theme
+    assert snap_compare(app, terminal_size=(100, 30), run_before=_typed(*"Japan", "enter"))
