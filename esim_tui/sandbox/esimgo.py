@@ -14,9 +14,14 @@ What a client relies on, and what this simulator therefore keeps exactly:
   inventory: charged, no eSIM.
 * ``smdpAddress`` carries an ``http://`` scheme, as every example in the spec does; the LPA string
   (QR codes, appleInstallUrl) never does.
-* Bundle states follow simulated time: processing (only in the "realistic" and "pending" scenarios,
-  for a short simulated while) -> queued -> active on first data use (validity runs from then) ->
-  depleted / expired; revoked by DELETE; lapsed when never used for 365 days.
+* Bundle states follow simulated time: processing (none by default: queued at once; 5-90 simulated
+  seconds in the "realistic" scenario; or ``bundle_processing_seconds``) -> queued -> active on first
+  data use (validity runs from then) -> depleted / expired; revoked by DELETE; lapsed when never used
+  for 365 days. Refunds to balance only while unstarted and within 60 days of purchase.
+* Scenarios and the create_order faults "pending" / "fail": a pending transaction is charged and
+  answers ``status: "processing"`` with no eSIMs (install details answer 503 with Retry-After) until
+  its simulated time has passed; then it completes, or fails and is refunded. A failing one is a 400
+  ``{"message"}`` that charges nothing, as eSIM Go refuses orders. "slow" answers 3 s late.
 * Rate limits (``config.rate_limits``): a fixed one-second window of 10 tokens per client IP on a
   monotonic wall clock; the catalogue costs 5 tokens, everything else 1; ``X-Ratelimit-*`` headers on
   every answer and 429 ``{"message": "Rate limit exceeded"}`` with ``Retry-After: 1``.
@@ -165,7 +170,7 @@ class RateLimiter:
 # ---------------------------------------------------------------- the simulated world
 
 
-@dataclass
+@dataclass(eq=False)  # mutable records: compared by identity
 class _Assignment:
     id: str
     bundle: CatalogueBundle
@@ -201,7 +206,7 @@ class _Assignment:
         return ACTIVE
 
 
-@dataclass
+@dataclass(eq=False)
 class _Esim:
     iccid: str
     matching_id: str
@@ -221,7 +226,7 @@ class _Esim:
         return ActivationCode.from_parts(SMDP_ADDRESS, self.matching_id)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Line:
     bundle: CatalogueBundle
     quantity: int
@@ -234,7 +239,7 @@ class _Line:
         return self.bundle.price * self.quantity
 
 
-@dataclass
+@dataclass(eq=False)
 class _Order:
     reference: str
     created_at: datetime
@@ -806,6 +811,7 @@ class EsimGoSim(SimulatedProvider):
         with self._lock:
             self._settle()
             rows: list[tuple[_Esim, str, str]] = []  # (eSIM, bundle name, order reference)
+            seen: set[tuple[str, str, str]] = set()
             for reference in references:
                 order = self._order(reference)
                 if order.status == "processing":
@@ -813,9 +819,9 @@ class EsimGoSim(SimulatedProvider):
                     raise _Refused(503, "Processing - Please come back later", {"Retry-After": str(wait)})
                 for line in order.lines:
                     for iccid in line.iccids:
-                        row = (self._esims[iccid], line.bundle.name, reference)
-                        if row not in rows:
-                            rows.append(row)
+                        if (iccid, line.bundle.name, reference) not in seen:
+                            seen.add((iccid, line.bundle.name, reference))
+                            rows.append((self._esims[iccid], line.bundle.name, reference))
             if fmt == "json":
                 unique = list({esim.iccid: esim for esim, _, _ in rows}.values())
                 details = [self._install_json(esim, apple) for esim in unique]

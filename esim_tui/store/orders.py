@@ -409,9 +409,8 @@ class OrderStore:
             raise StoreCorrupt(seg, "it is missing, although its backup copy is there", backup_path(seg))
         segments = lay.segments(names)
         if data is None and (segments or existing_backup(lay.active)):
-            raise StoreCorrupt(
-                lay.active, "it is missing or empty, although earlier orders exist beside it", existing_backup(lay.active)
-            )
+            why = "it is missing or empty, although earlier orders exist beside it"
+            raise StoreCorrupt(lay.active, why, existing_backup(lay.active))
         parts: list[tuple[int, Keys]] = [(ACTIVE, keys_of((data or {}).get(TABLE, {})))]
         parts.extend((n, self._segment_keys(n)) for n in segments)
         self._index.build(parts)
@@ -580,9 +579,8 @@ class OrderStore:
             if doc is not None and revision(doc) == self._index.rev(oid):
                 return doc
             if not self.read_only:
-                raise StoreCorrupt(
-                    self._path_of(where), f"order {oid} is not in it as the index expects", existing_backup(self._path_of(where))
-                )
+                path = self._path_of(where)
+                raise StoreCorrupt(path, f"order {oid} is not in it as the index expects", existing_backup(path))
             if attempt == 0:
                 self._load_consistent()  # the app moved it since we opened: read the files again
         return None
@@ -590,15 +588,19 @@ class OrderStore:
     def _to_order(self, doc: dict[str, Any], where: int) -> Order:
         data = dict(doc)
         data.pop("_rev", None)
+        path = self._path_of(where)
         try:
-            return Order.model_validate(data)
+            order = Order.model_validate(data)
         except ValidationError as err:
             first = err.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "the record"
             # The message names the field, never its value (it may be an activation code).
             detail = f"order {data.get('id')!r} is not a valid order record ({field}: {first['msg']})"
-            path = self._path_of(where)
             raise StoreCorrupt(path, detail, existing_backup(path)) from None
+        if isinstance(doc, Document) and doc.doc_id != order.id:
+            detail = f"the record filed as {doc.doc_id!r} is order {order.id!r}"
+            raise StoreCorrupt(path, detail, existing_backup(path))
+        return order
 
     # ------------------------------------------------------------ guards
 

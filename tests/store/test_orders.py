@@ -133,7 +133,7 @@ def test_settled_orders_move_to_the_archive_and_stay_reachable(path: Path) -> No
         for n in range(1, 8):
             store.save(failed(n, created_at=later(n)))
         store.save(make_order(20, created_at=later(20)))
-        assert segments(folder) == ["orders-archive-000001.json", "orders-archive-000002.json", "orders-archive-000003.json"]
+        assert segments(folder) == [f"orders-archive-00000{n}.json" for n in (1, 2, 3)]
         active = file_state(path)["orders"]
         assert list(active) == ["ord-00000020"]  # the active file holds only what is in play
         assert ids(store.in_play()) == ["ord-00000020"]
@@ -467,13 +467,17 @@ def test_deleted_archive_segment_is_noticed(path: Path) -> None:
         open_store(path)
 
 
-def test_a_record_that_is_not_an_order_is_reported_not_skipped(path: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [("price", {"amount": "lots"}, "not a valid order record"), ("id", "ord-99999999", "filed as 'ord-00000001'")],
+)
+def test_a_record_that_is_not_an_order_is_reported_not_skipped(path: Path, field: str, value, why: str) -> None:
     with open_store(path) as store:
         store.save(make_order(1))
     data = json.loads(path.read_text())
-    data["orders"]["ord-00000001"]["price"] = {"amount": "lots"}
+    data["orders"]["ord-00000001"][field] = value
     path.write_text(json.dumps(data))
-    with pytest.raises(StoreCorrupt, match="ord-00000001") as caught:
+    with pytest.raises(StoreCorrupt, match=why) as caught:
         open_store(path)
     assert "LPA:" not in str(caught.value)  # the message never carries the activation code
 

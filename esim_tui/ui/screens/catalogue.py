@@ -85,7 +85,8 @@ class CatalogueScreen(Screen):
         notice = self.query_one("#catalogue-message", Static)
         if message.load.errors:
             lines = [f"{name.display}: {err.message}" for name, err in message.load.errors.items()]
-            notice.update("Some plans are missing. " + " ".join(lines))
+            lead = "Some plans are missing." if self.catalogue.offers else "The catalogue could not be loaded; press Ctrl+R to try again."
+            notice.update(lead + " " + " ".join(lines))
         else:
             notice.update("")
         self._filter(self.query_one("#search", Input).value)
