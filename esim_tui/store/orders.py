@@ -170,6 +170,7 @@ class OrderStore:
         self._active: _OrderDB | None = None
         self._segments: OrderedDict[int, _OrderDB] = OrderedDict()
         self._index = Index()
+        self._written: set[int] = set()  # segments written since open: index files to refresh at close
 
     # ------------------------------------------------------------ opening and closing
 
@@ -217,6 +218,8 @@ class OrderStore:
             try:
                 if not self.read_only and self._active is not None:
                     self._refresh_backup(self._layout.active)
+                    for n in sorted(self._written):
+                        self._refresh_segment(n)
             finally:
                 self._release()
 
@@ -433,12 +436,27 @@ class OrderStore:
         data = self._db(n).storage.read()  # parsed in full, so now known good
         keys = keys_of((data or {}).get(TABLE, {}))
         if not self.read_only:
-            try:
-                write_index(lay.index(n), fp, keys)
-            except OSError as err:
-                log.warning("could not write the index of %s: %s", seg, err)
+            self._write_index(n, fp, keys)
             self._refresh_backup(seg)
         return keys
+
+    def _refresh_segment(self, n: int) -> None:
+        """At close: index file and backup for a segment this session wrote, so the next open is quick."""
+        seg = self._layout.segment(n)
+        try:
+            fp = fingerprint(os.stat(seg))
+            data = self._db(n).storage.read()  # what this store last wrote (cached) or the file itself
+        except (OSError, StoreError) as err:
+            log.warning("could not index %s: %s", seg, err)  # the next open reads it in full instead
+            return
+        self._write_index(n, fp, keys_of((data or {}).get(TABLE, {})))
+        self._refresh_backup(seg)
+
+    def _write_index(self, n: int, fp: list[int], keys: Keys) -> None:
+        try:
+            write_index(self._layout.index(n), fp, keys)
+        except OSError as err:
+            log.warning("could not write the index of %s: %s", self._layout.segment(n), err)
 
     def _take_rev(self) -> int:
         # Taken before the write and never reused: a failed write may still have reached the disk.
@@ -475,6 +493,7 @@ class OrderStore:
 
     def _put(self, where: int, oid: str, doc: dict[str, Any]) -> None:
         table = self._table(where)
+        self._note_write(where)
         try:
             if table.contains(doc_id=oid):
                 table.update(_replace_with(doc), doc_ids=[oid])
@@ -486,6 +505,7 @@ class OrderStore:
 
     def _move_to(self, seg: int, docs: list[Document]) -> None:
         table = self._table(seg)
+        self._note_write(seg)
         moved = []
         for d in docs:
             new = dict(d)
@@ -504,6 +524,10 @@ class OrderStore:
             self._index.set(oid, seg, new)
             self._index.stale.add((ACTIVE, oid))
 
+    def _note_write(self, where: int) -> None:
+        if where != ACTIVE:
+            self._written.add(where)
+
     def _remove_stale(self) -> None:
         """Delete superseded copies (the old half of a move). Best effort: leftovers lose to ``_rev``."""
         stale = self._index.stale
@@ -516,6 +540,7 @@ class OrderStore:
             else:
                 by_where.setdefault(where, []).append(oid)
         for where, ids in by_where.items():
+            self._note_write(where)
             try:
                 self._table(where).remove(doc_ids=ids)
             except StoreError as err:

@@ -49,7 +49,7 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True)
 
-    class Highlighted(Message):
+    class _RowMessage(Message):
         def __init__(self, table: OfferTable, row: Any) -> None:
             self.table = table
             self.row = row
@@ -59,15 +59,11 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
         def control(self) -> OfferTable:
             return self.table
 
-    class Chosen(Message):
-        def __init__(self, table: OfferTable, row: Any) -> None:
-            self.table = table
-            self.row = row
-            super().__init__()
+    class Highlighted(_RowMessage):
+        """The cursor moved to ``row``."""
 
-        @property
-        def control(self) -> OfferTable:
-            return self.table
+    class Chosen(_RowMessage):
+        """Enter (or a click on the highlighted row) chose ``row``."""
 
     def __init__(
         self,
