@@ -36,11 +36,6 @@ def _typed(*keys):
     return run
 
 
-def test_catalogue_at_start(snap_compare, tmp_path):
-    """The destination search has focus; every destination with its plan count, lowest price, providers."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_ready)
-
-
 def test_catalogue_filtered(snap_compare, tmp_path):
     """Typing 'jap' leaves Japan first."""
     assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"jap"))
