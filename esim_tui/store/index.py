@@ -14,7 +14,7 @@ import json
 import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
@@ -24,6 +24,7 @@ from esim_tui.store.storage import atomic_write
 
 FORMAT = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(slots=True)
@@ -75,8 +76,6 @@ def created_key(value: object) -> int:
         when = when.replace(tzinfo=UTC)
     return (when - _EPOCH) // _MICROSECOND
 
-
-_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
 def fingerprint(st: os.stat_result) -> list[int]:

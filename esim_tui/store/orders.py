@@ -9,7 +9,8 @@ Files, all beside the order file given to ``OrderStore.open`` (say ``orders.json
     ARCHIVE segments of at most ``segment_capacity`` settled orders each, filled in turn. Moving an
     order there, or (rarely) updating an archived one, rewrites one segment: bounded cost too.
 ``orders-archive-000001.index.json`` ...
-    a cache of each segment's lookup keys, so opening does not parse every archived order.
+    a cache of each segment's lookup keys, so opening does not parse every archived order; written
+    at close for the segments the session changed (and at open for any found out of date).
 ``orders.json.bak``, ``orders-archive-000001.json.bak`` ...
     the last good copy of each file: the active one is refreshed at every open and close; a segment's
     whenever it is read in full at open (that is, after it changed).
@@ -210,7 +211,11 @@ class OrderStore:
         return store
 
     def close(self) -> None:
-        """Refresh the backup copy (read-write only), release the lock and forget everything. Idempotent."""
+        """Release the lock and forget everything. Idempotent.
+
+        Read-write: first refreshes the backup copy of the active file, and the index files and backups
+        of the segments written since open (best effort; a failure only makes the next open slower).
+        """
         with self._lock:
             if self._closed:
                 return

@@ -231,6 +231,21 @@ def test_all_reads_each_archive_file_once_even_out_of_order(path: Path, monkeypa
 # ---------------------------------------------------------------- index files
 
 
+def test_closing_indexes_the_segments_it_wrote(path: Path, monkeypatch) -> None:
+    with open_store(path, now=later(30), capacity=2) as store:
+        for n in range(1, 6):
+            store.save(failed(n))
+    assert sorted(p.name for p in path.parent.glob("*.index.json")) == [
+        f"orders-archive-00000{n}.index.json" for n in (1, 2, 3)
+    ]
+    reads: list[str] = []
+    real = storage_module.read_json_file
+    monkeypatch.setattr(storage_module, "read_json_file", lambda p: reads.append(p.name) or real(p))
+    with open_store(path, now=later(30), capacity=2) as store:
+        assert store.count() == 5
+    assert reads == ["orders.json"]  # no segment had to be read to open
+
+
 def test_stale_or_damaged_index_files_are_rebuilt(path: Path) -> None:
     with open_store(path, now=later(30), capacity=2) as store:
         for n in range(1, 6):
