@@ -46,3 +46,17 @@ async def settle(pilot, app: EsimApp) -> None:
 
 def fixed(at: datetime = T0):
     return lambda: at
+
+
+async def to_confirmation(pilot, app: EsimApp) -> None:
+    """From the catalogue: type Japan, open it, choose the first (cheapest) plan."""
+    await settle(pilot, app)
+    await pilot.press(*"Japan", "enter", "enter")
+    await settle(pilot, app)
+
+
+async def sell_japan(pilot, app: EsimApp) -> None:
+    """The counter's whole sale: Japan, Enter, Enter, y."""
+    await to_confirmation(pilot, app)
+    await pilot.press("y")
+    await settle(pilot, app)

@@ -14,7 +14,7 @@ from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
 from esim_tui.ui.screens.plans import PlansScreen
 from esim_tui.ui.widgets.offer_table import OfferTable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import make_app, settle
+from tests.ui.conftest import make_app, sell_japan, settle, to_confirmation
 
 pytestmark = pytest.mark.anyio
 
@@ -90,9 +90,7 @@ async def test_escape_on_the_confirmation_charges_nothing_and_saves_nothing(tmp_
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, app)
-        await pilot.press(*"Japan", "enter", "enter")
-        await settle(pilot, app)
+        await to_confirmation(pilot, app)
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, CatalogueScreen)
         assert app.ctx.store.count() == 0 and await ledger(sandbox) == []
@@ -103,11 +101,7 @@ async def test_a_pending_order_frees_the_counter_and_is_followed_until_delivered
     await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "pending", "seconds": 30})
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, app)
-        await pilot.press(*"Japan", "enter", "enter")
-        await settle(pilot, app)
-        await pilot.press("y")
-        await settle(pilot, app)
+        await sell_japan(pilot, app)
         assert isinstance(app.screen, CatalogueScreen)  # the agent can start the next sale
         order = next(app.ctx.store.all())
         assert order.status is OrderStatus.PENDING
@@ -126,11 +120,7 @@ async def test_a_failed_order_explains_the_refund_and_offers_other_plans(tmp_pat
     await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "fail", "failure_code": "PLAN_UNAVAILABLE", "failure_reason": "The plan is no longer available", "is_user_fixable": True})
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, app)
-        await pilot.press(*"Japan", "enter", "enter")
-        await settle(pilot, app)
-        await pilot.press("y")
-        await settle(pilot, app)
+        await sell_japan(pilot, app)
         assert isinstance(app.screen, OrderOutcomeScreen)
         text = str(app.screen.query_one("#outcome-text").render())
         assert "no longer available" in text and "refunded" in text
@@ -143,11 +133,7 @@ async def test_training_commands_install_and_use_data_and_the_panel_follows(tmp_
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, app)
-        await pilot.press(*"Japan", "enter", "enter")
-        await settle(pilot, app)
-        await pilot.press("y")
-        await settle(pilot, app)
+        await sell_japan(pilot, app)
         await app.train("install")
         order = app.target_order()
         result = await app.follower.poll(order)

@@ -8,7 +8,7 @@ import pytest
 
 from esim_tui.domain.errors import ProviderUnreachable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import make_app, settle
+from tests.ui.conftest import make_app, sell_japan, settle, to_confirmation
 
 
 def _post(sandbox, path, body):
@@ -94,9 +94,7 @@ def test_confirmation_placing(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await settle(pilot, app)
-        await pilot.press(*"Japan", "enter", "enter")
-        await settle(pilot, app)
+        await to_confirmation(pilot, app)
         await pilot.press("y")
         await pilot.pause()
 
@@ -126,11 +124,7 @@ def test_status_panel_following_orders(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await settle(pilot, app)
-        await pilot.press(*"Japan", "enter", "enter")
-        await settle(pilot, app)
-        await pilot.press("y")
-        await settle(pilot, app)
+        await sell_japan(pilot, app)
         await app.train("install")
         await app.train("usage", 250_000_000)
         order = app.target_order()
