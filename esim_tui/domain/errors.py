@@ -171,5 +171,12 @@ class OutcomeUnknown(ProviderError):
         super().__init__(provider, f"We do not know yet whether the order went through ({reason}).")
 
 
+class NotOffered(ProviderError):
+    """The provider has no such service (Octopus Cards sells no top-ups and publishes no balance)."""
+
+    def __init__(self, provider: str, what: str, todo: str = "") -> None:
+        super().__init__(provider, f"{display_provider(provider)} does not offer {what}.", todo)
+
+
 def display_provider(provider: str) -> str:
     return {"octopus": "Octopus Cards", "esimgo": "eSIM Go"}.get(provider, provider)

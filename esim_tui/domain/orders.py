@@ -57,6 +57,22 @@ class BundleState(StrEnum):
     LAPSED = "lapsed"
 
 
+class OrderKind(StrEnum):
+    SALE = "sale"  # a new eSIM
+    TOP_UP = "top_up"  # a bundle added to an eSIM already sold (``Order.iccid`` is set from the start)
+
+
+class RefundCheck(BaseModel):
+    """What refunding (revoking) one bundle would give back, or why it cannot be refunded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bundle_name: str
+    refundable: bool
+    amount: Money | None = None  # what returns to the balance
+    reason: str = ""  # why not, or the provider's note
+
+
 class Failure(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -133,6 +149,9 @@ class Order(BaseModel):
     id: str
     provider: ProviderName
     client_reference: str
+    kind: OrderKind = OrderKind.SALE
+    linked_order_id: str | None = None  # the sale this one tops up, or follows for the same customer
+    follow_ups: list[str] = Field(default_factory=list)  # ids of the top-ups and sales linked to this one
     plan: Plan
     price: Money  # what the shop is charged, as quoted or as the provider reports it
     customer_label: str = ""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+
+from esim_tui.domain.errors import NotOffered
 
 from esim_tui.domain.money import Money
-from esim_tui.domain.orders import EsimStatus, Order, ProviderOrder
+from esim_tui.domain.orders import EsimStatus, Order, ProviderOrder, RefundCheck
 from esim_tui.domain.plans import Plan, ProviderName, Quote
 
 
@@ -26,12 +29,16 @@ class Provider(ABC):
     async def quote(self, plan: Plan) -> Quote:
         """What the plan costs now, without charging anything."""
 
+    #: True when a bundle can be added to an eSIM already sold (eSIM Go); False means a new sale instead.
+    supports_top_up: bool = False
+
     @abstractmethod
-    async def place_order(self, plan: Plan, client_reference: str) -> ProviderOrder:
-        """Buy one eSIM with the plan. Charges the shop.
+    async def place_order(self, plan: Plan, client_reference: str, *, iccid: str | None = None) -> ProviderOrder:
+        """Buy one eSIM with the plan, or with ``iccid`` add the plan to that eSIM (a top-up). Charges the shop.
 
         Raises ``OutcomeUnknown`` when the request may have been charged without a definite answer,
-        and ``DuplicateReference`` when an order under this reference already exists.
+        ``DuplicateReference`` when an order under this reference already exists, and ``NotOffered``
+        for a top-up where the provider has none.
         """
 
     @abstractmethod
@@ -46,13 +53,42 @@ class Provider(ABC):
         Returns None when the provider definitely has no such order.
         """
 
+    async def order_candidates(self, order: Order) -> Sequence[ProviderOrder]:
+        """Every provider order that may be this record's. Certain providers (a client reference)
+        give at most one; eSIM Go gives those of the same plan and quantity placed in the intent's time
+        window. The ordering service drops candidates already claimed by other records and adopts only
+        a single remaining one."""
+        found = await self.find_order(order)
+        return [found] if found is not None else []
+
     @abstractmethod
     async def esim_status(self, order: Order) -> EsimStatus:
         """Install state, activation status and data of a delivered order's eSIM."""
 
     @abstractmethod
-    async def balance(self) -> Money:
-        """The shop's wallet or organisation balance with this provider."""
+    async def balance(self) -> Money | None:
+        """The shop's wallet or organisation balance with this provider; None when it publishes none."""
+
+    async def top_up_plans(self, order: Order) -> Sequence[Plan]:
+        """The plans that can be added to this order's eSIM (checked with the provider)."""
+        raise NotOffered(self.name, "top-ups", "Sell a new eSIM for the same destination instead.")
+
+    async def check_refund(self, order: Order, bundle_name: str) -> RefundCheck:
+        """What revoking the bundle would refund, asked without changing anything."""
+        raise NotOffered(self.name, "refunds through its API", "Contact the provider's support.")
+
+    async def refund(self, order: Order, bundle_name: str) -> RefundCheck:
+        """Revoke the bundle and refund it to the balance. Only after ``check_refund`` said it may."""
+        raise NotOffered(self.name, "refunds through its API", "Contact the provider's support.")
+
+    async def send_receipt(self, order: Order, email: str) -> bool:
+        """Ask the provider to e-mail the customer their receipt and install details. False where the
+        provider has no such service (the agent hands the codes over instead)."""
+        return False
+
+    async def install_pack(self, order: Order) -> bytes | None:
+        """The provider's own install pack for the order (eSIM Go: a ZIP of QR PNGs), or None."""
+        return None
 
     def fulfilment_delays(self) -> Iterator[float]:
         """Seconds between polls of a PENDING order, until the provider's advice says stop."""
@@ -82,3 +118,24 @@ def schedule(phases: list[tuple[float, float | None]], first: float = 0.0, facto
             elapsed += wait
             if step is None:
                 delay = min(delay * factor, cap)
+
+
+class CatalogueCache:
+    """A provider's plans, kept for ``ttl`` seconds (both providers ask not to be polled often).
+    One fetch at a time: screens asking together share it."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[Plan, ...]]], monotonic: Callable[[], float], ttl: float) -> None:
+        self._fetch = fetch
+        self._monotonic = monotonic
+        self._ttl = ttl
+        self.plans: tuple[Plan, ...] | None = None
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self, *, refresh: bool = False) -> tuple[Plan, ...]:
+        async with self._lock:
+            fresh = self.plans is not None and self._monotonic() - self._fetched_at < self._ttl
+            if refresh or not fresh:
+                self.plans = await self._fetch()
+                self._fetched_at = self._monotonic()
+            return self.plans

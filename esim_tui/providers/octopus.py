@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,14 +20,14 @@ from pydantic import SecretStr
 
 from esim_tui import jsonnum
 from esim_tui.domain import destinations
-from esim_tui.domain.codes import ActivationCode, check_iccid
+from esim_tui.domain.codes import ActivationCode
 from esim_tui.domain.destinations import Destination, DestinationKind, Region
 from esim_tui.domain.errors import (
     DuplicateReference,
     InsufficientBalance,
     InvalidActivationCode,
-    InvalidIccid,
     MalformedResponse,
+    NotOffered,
     OutcomeUnknown,
     RequestRejected,
     UnknownDestination,
@@ -44,8 +44,11 @@ from esim_tui.domain.orders import (
 )
 from esim_tui.domain.plans import Plan, ProviderName, Quote
 from esim_tui.domain.text import clean
-from esim_tui.providers.base import Provider
+from esim_tui.providers.base import CatalogueCache, Provider
 from esim_tui.providers.http import ProviderHttp, SecretHeaderAuth
+from esim_tui.providers.parsing import decimal_value as _decimal
+from esim_tui.providers.parsing import provider_iccid as _iccid
+from esim_tui.providers.parsing import timestamp as _time
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +86,7 @@ class OctopusCards(Provider):
         **http_options: Any,
     ) -> None:
         self.http = OctopusHttp(self.name.value, base_url, SecretHeaderAuth("Authorization", token, "Bearer "), transport=transport, **http_options)
-        self._monotonic = monotonic
-        self._plans: tuple[Plan, ...] | None = None
-        self._plans_at = 0.0
-        self._plans_lock = asyncio.Lock()
+        self._catalogue = CatalogueCache(self._fetch_plans, monotonic, CATALOGUE_TTL)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -94,12 +94,7 @@ class OctopusCards(Provider):
     # ------------------------------------------------------------ catalogue
 
     async def plans(self, *, refresh: bool = False) -> Sequence[Plan]:
-        async with self._plans_lock:
-            fresh = self._plans is not None and self._monotonic() - self._plans_at < CATALOGUE_TTL
-            if refresh or not fresh:
-                self._plans = await self._fetch_plans()
-                self._plans_at = self._monotonic()
-            return self._plans
+        return await self._catalogue.get(refresh=refresh)
 
     async def _fetch_plans(self) -> tuple[Plan, ...]:
         products = [p async for p in self._pages(f"{PREFIX}/products", "products")]
@@ -185,7 +180,9 @@ class OctopusCards(Provider):
             note = f"The price changed from {plan.price.amount} to {amount}; refresh the catalogue."
         return Quote(plan_key=plan.key, total=Money(amount=total, currency=currency), valid=valid, note=note)
 
-    async def place_order(self, plan: Plan, client_reference: str) -> ProviderOrder:
+    async def place_order(self, plan: Plan, client_reference: str, *, iccid: str | None = None) -> ProviderOrder:
+        if iccid is not None:
+            raise NotOffered(self.name, "top-ups", "Sell a new eSIM for the same destination instead.")
         body = {
             "product_id": int(plan.product_id or 0),
             "amount": plan.price.amount,  # echoed exactly: (product_id, amount) picks the variant
@@ -218,6 +215,14 @@ class OctopusCards(Provider):
             raise MalformedResponse(self.name, "the order has no provider order id yet")
         answer = await self.get_order(order.provider_order_id)
         return answer.esim or EsimStatus()
+
+    async def send_receipt(self, order: Order, email: str) -> bool:
+        """PATCH notification-email: the provider mails its templated receipt when the order is final."""
+        if not order.provider_order_id:
+            return False
+        response = await self.http.send("PATCH", f"{PREFIX}/orders/{order.provider_order_id}/notification-email", json={"email": email})
+        self.http.check(response, "such order")
+        return True
 
     async def balance(self) -> Money | None:
         return None  # the eSIM API publishes no wallet balance
@@ -312,35 +317,6 @@ def _coverage(destination: Destination) -> tuple[str, ...]:
     if destination.kind is DestinationKind.REGION and destination.region is not None:
         return tuple(d.code for d in destinations.countries_in(destination.region))
     return ()
-
-
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, float):
-        raise TypeError("float money")
-    if isinstance(value, bool):
-        raise TypeError("boolean is not a number")
-    return Decimal(str(value))
-
-
-def _time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _iccid(value: Any, provider: str) -> str | None:
-    if not value:
-        return None
-    try:
-        check = check_iccid(str(value))
-    except InvalidIccid:
-        raise MalformedResponse(provider, "the ICCID is not a number of 18 to 22 digits") from None
-    for warning in check.warnings:
-        log.warning("%s: ICCID ...%s %s", provider, check.iccid[-4:], warning)
-    return check.iccid
 
 
 def _activation_code(value: Any, provider: str) -> str | None:

@@ -44,6 +44,7 @@ def sandbox_order_file(settings: Settings) -> Path:
 
 def build_context(settings: Settings, *, force_sandbox: bool = False, store=None, sandbox=None, now: Clock = utc_now) -> AppContext:
     """Providers from the settings, or the in-process sandbox when none is configured (or forced)."""
+    from esim_tui.providers.esimgo import EsimGo
     from esim_tui.providers.octopus import OctopusCards
     from esim_tui.store.orders import OrderStore
 
@@ -58,31 +59,19 @@ def build_context(settings: Settings, *, force_sandbox: bool = False, store=None
         sandbox = sandbox or Sandbox(SandboxConfig())
         transport = sandbox_transport(sandbox)
         providers[ProviderName.OCTOPUS] = OctopusCards(IN_PROCESS_URL, SecretStr(sandbox.config.octopus_token), transport=transport)
-        esimgo = _esimgo(IN_PROCESS_URL + "/v2.4", SecretStr(sandbox.config.esimgo_key), transport)
-        if esimgo is not None:
-            providers[ProviderName.ESIMGO] = esimgo
+        providers[ProviderName.ESIMGO] = EsimGo(IN_PROCESS_URL + "/v2.4", SecretStr(sandbox.config.esimgo_key), transport=transport)
         training = Training(IN_PROCESS_URL, transport)
         path = sandbox_order_file(settings)
     else:
         if settings.octopus.token is not None:
             providers[ProviderName.OCTOPUS] = OctopusCards(settings.octopus.url, settings.octopus.token)
         if settings.esimgo.api_key is not None:
-            esimgo = _esimgo(settings.esimgo.url, settings.esimgo.api_key, None)
-            if esimgo is not None:
-                providers[ProviderName.ESIMGO] = esimgo
+            providers[ProviderName.ESIMGO] = EsimGo(settings.esimgo.url, settings.esimgo.api_key)
         path = settings.order_file()
     if store is None:
         store = OrderStore.open(path)
     sales = Sales(providers, store, now=now)
     return AppContext(settings=settings, sales=sales, store=store, on_sandbox=on_sandbox, training=training, now=now)
-
-
-def _esimgo(url: str, key: SecretStr, transport) -> Provider | None:
-    try:
-        from esim_tui.providers.esimgo import EsimGo
-    except ImportError:  # the eSIM Go adapter is not part of this build yet
-        return None
-    return EsimGo(url, key, transport=transport)
 
 
 def close_quietly(ctx: AppContext) -> None:
