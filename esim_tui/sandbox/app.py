@@ -62,15 +62,7 @@ class Sandbox:
         ]
 
     async def ledger(self, request: Request) -> Response:
-        out = {}
-        for name, provider in self.providers.items():
-            account = provider.account
-            out[name] = {
-                "balance": str(account.balance),
-                "currency": account.currency,
-                "charges": [{**c.to_json(), "amount": str(c.amount)} for c in account.charges],
-            }
-        return JSONResponse(out)
+        return JSONResponse({name: provider.account.to_json() for name, provider in self.providers.items()})
 
     async def clock(self, request: Request) -> Response:
         if request.method == "POST":

@@ -17,7 +17,8 @@ What a client relies on, and what this simulator therefore keeps exactly:
 * Bundle states follow simulated time: processing (none by default: queued at once; 5-90 simulated
   seconds in the "realistic" scenario; or ``bundle_processing_seconds``) -> queued -> active on first
   data use (validity runs from then) -> depleted / expired; revoked by DELETE; lapsed when never used
-  for 365 days. Refunds to balance only while unstarted and within 60 days of purchase.
+  for 365 days. Refunds to balance only while unstarted and within 60 days of purchase, each
+  assignment once (a revoked one is refused): the ledger shows each refund as its own entry.
 * Scenarios and the create_order faults "pending" / "fail": a pending transaction is charged and
   answers ``status: "processing"`` with no eSIMs (install details answer 503 with Retry-After) until
   its simulated time has passed; then it completes, or fails and is refunded. A failing one is a 400
@@ -505,7 +506,7 @@ class EsimGoSim(SimulatedProvider):
             self._pending.remove(order)
             if order.resolve_failure is not None:
                 order.status, order.failure = "failed", order.resolve_failure
-                self._refund(order.reference, order.total)
+                self.account.refund(order.reference, order.total)
             else:
                 self._fulfil(order, order.ready_at or now)
 
@@ -1010,7 +1011,8 @@ class EsimGoSim(SimulatedProvider):
             target.revoked_at = now
             esim.history.append(("Bundle Revoked", name, now))
             if to_balance:
-                self._refund(target.order_reference, target.price)
+                # A refund entry of its own on the ledger; the ledger too refuses a unit refunded twice.
+                self.account.refund(target.order_reference, target.price, bundle=name, unit=f"assignment {target.id}")
                 esim.history.append(("Bundle Refunded To Balance", name, now))
                 status = "Successfully Revoked Bundle, bundle has been refunded to balance"
             elif unstarted:
@@ -1020,15 +1022,6 @@ class EsimGoSim(SimulatedProvider):
             else:
                 status = "Successfully Revoked Bundle, bundle has not been refunded as it has been started"
         return JSONResponse({"status": status})
-
-    def _refund(self, order_reference: str, amount: Decimal) -> None:
-        """Credit ``amount`` of an order back to the balance, on the ledger.
-
-        Account.refund marks the order's one charge refunded, so only the first refund of an order
-        goes through it; a later unit of the same multi-eSIM order is recorded as a negative charge.
-        """
-        if self.account.refund(order_reference, amount) == 0:
-            self.account.charge(order_reference, -amount)
 
     # ------------------------------------------------------------ organisation
 

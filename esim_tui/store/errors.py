@@ -66,3 +66,23 @@ class StoreReadOnly(StoreError):
     def __init__(self, path: Path) -> None:
         self.path = path
         super().__init__(f"The order file {path} was opened for reading only.", "Nothing was changed.")
+
+
+class ActivationCodeKept(StoreError):
+    """A save would drop or replace the activation code on file: refused, the stored code stays.
+
+    A second guard besides ``Order.merge``: the provider shows a code only until the eSIM is
+    installed, so the copy on file may be the only one left.
+    """
+
+    def __init__(self, path: Path, order_id: str, replaced: bool) -> None:
+        self.path = path
+        self.order_id = order_id
+        self.replaced = replaced
+        change = "a different activation code" if replaced else "no activation code"
+        # Never the code itself: messages reach logs and screens.
+        super().__init__(
+            f"Order {order_id} was not saved: this copy of it has {change}, but the record in {path} "
+            "has one, and a stored activation code is never dropped or replaced.",
+            "Nothing was lost. Open the order again (its saved record has the code) and repeat what you were doing.",
+        )

@@ -46,7 +46,14 @@ from tinydb import TinyDB
 from tinydb.table import Document, Table
 
 from esim_tui.domain.orders import Order
-from esim_tui.store.errors import StoreCorrupt, StoreError, StoreInUse, StoreReadOnly, StoreWriteFailed
+from esim_tui.store.errors import (
+    ActivationCodeKept,
+    StoreCorrupt,
+    StoreError,
+    StoreInUse,
+    StoreReadOnly,
+    StoreWriteFailed,
+)
 from esim_tui.store.index import Index, Keys, fingerprint, keys_of, read_index, revision, write_index
 from esim_tui.store.policy import is_settled
 from esim_tui.store.storage import (
@@ -62,6 +69,7 @@ from esim_tui.store.storage import (
 
 __all__ = [
     "SEGMENT_CAPACITY",
+    "ActivationCodeKept",
     "OrderStore",
     "StoreCorrupt",
     "StoreError",
@@ -251,6 +259,9 @@ class OrderStore:
         The order goes to the active file while in play and to the archive once settled (and back if
         it stops being settled). Raises StoreWriteFailed when the disk refuses (full, I/O error): the
         files are then undamaged, and the in-memory view matches what is on disk.
+
+        Raises ActivationCodeKept, writing nothing, when the stored order has an activation code and
+        ``order`` has none or another one: a stale copy must never erase the only copy of a code.
         """
         if not isinstance(order, Order):
             raise TypeError(f"save() takes an Order, not {type(order).__name__}")
@@ -260,6 +271,8 @@ class OrderStore:
             self._check_writable()
             doc = order.model_dump(mode="json")
             old = self._index.where(order.id)
+            if old is not None:
+                self._keep_code(order)
             if not is_settled(order, self._clock()):
                 target = ACTIVE
             elif old is not None and old != ACTIVE:
@@ -272,6 +285,13 @@ class OrderStore:
             if old is not None and old != target:
                 self._index.stale.add((old, order.id))  # the old copy goes once the new one is safe
             self._remove_stale()
+
+    def _keep_code(self, order: Order) -> None:
+        # The code on file may be the only copy left (the provider withholds it once installed).
+        stored = self._read_doc(order.id)
+        code = stored.get("activation_code") if stored is not None else None
+        if code and order.activation_code != code:
+            raise ActivationCodeKept(self._path_of(self._index.where(order.id)), order.id, replaced=bool(order.activation_code))
 
     def get(self, order_id: str) -> Order | None:
         """The order with this id, active or archived; None if there is none."""

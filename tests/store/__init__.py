@@ -77,8 +77,9 @@ def make_order(n: int = 1, *, created_at: datetime = T0, **changes: Any) -> Orde
 
 
 def failed(n: int, created_at: datetime = T0) -> Order:
-    """A settled order: the provider refused it."""
-    return make_order(n, created_at=created_at, status=OrderStatus.FAILED, activation_code=None, iccid=None)
+    """A settled order (FAILED). It keeps make_order's activation code: the store refuses a copy
+    that drops a stored code, and these tests turn delivered orders into failed ones."""
+    return make_order(n, created_at=created_at, status=OrderStatus.FAILED, iccid=None)
 
 
 def installed(n: int, installed_at: datetime, created_at: datetime = T0) -> Order:
