@@ -1,5 +1,6 @@
 """The command line: ``esim-tui`` starts the app; ``esim-tui sandbox`` serves the simulated providers;
-``esim-tui orders`` prints the order records for scripts and support desks."""
+``esim-tui orders`` prints the order records for scripts and support desks (``orders find TEXT`` and
+``orders show ID`` search them and show one, as the Orders screens do)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,38 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--scenario", default="default", choices=SCENARIOS,
                          help="how orders behave: default delivers at once; realistic mixes in PENDING, FAILED and slow ones")
 
-    orders = sub.add_parser("orders", help="print the order records (newest first)")
+    orders = sub.add_parser("orders", help="print the order records (newest first); find and show them",
+                            description="Print the order records, newest first. Reads the order file without locking it, "
+                            "so it works while the app runs.")
     orders.add_argument("--json", action="store_true", help="JSON lines, one order per line")
+    desk = orders.add_subparsers(dest="orders_command", metavar="{find,show}")
+    find = desk.add_parser("find", help="search the orders as the Orders screen does",
+                           description="Orders matching every word (ICCID or its last digits, client reference, customer, "
+                           "e-mail, provider order id, destination, plan, date YYYY-MM-DD), newest first. "
+                           "Exit status 1 when none matches. Never prints an activation code.")
+    find.add_argument("text", nargs="+", metavar="TEXT", help="what to look for; several words must all match")
+    find.add_argument("--status", default="all", type=_order_filter, metavar="FILTER",
+                      help=f"only orders in this state: {', '.join(_filters())} (default all)")
+    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON lines, one order per line")
+    show = desk.add_parser("show", help="one order's detail and whole life",
+                           description="One order by its id, client reference, provider order id or full ICCID: plan and price, "
+                           "provider ids, eSIM state, bundles and timeline. Exit status 1 when there is no such order.")
+    show.add_argument("id", metavar="ID", help="order id, client reference, provider order id or full ICCID")
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object")
     return parser
+
+
+def _filters() -> list[str]:
+    from esim_tui.services.support import OrderFilter
+
+    return [f.value for f in OrderFilter]
+
+
+def _order_filter(value: str) -> str:
+    wanted = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if wanted not in _filters():
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(_filters())}")
+    return wanted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,11 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, db=args.db)
         if args.command == "orders":
-            from esim_tui.reports import print_orders
+            from esim_tui import reports
 
-            return print_orders(settings, as_json=args.json)
+            if args.orders_command == "find":
+                return reports.find_orders(settings, " ".join(args.text), status=args.status, as_json=args.json)
+            if args.orders_command == "show":
+                return reports.show_order(settings, args.id, as_json=args.json)
+            return reports.print_orders(settings, as_json=args.json)
+        from esim_tui.logs import configure_logging
         from esim_tui.ui.app import run_app
 
+        # Only real secrets: each value given is masked wherever it appears in the log.
+        secrets = [s for s in (settings.octopus.token, settings.esimgo.api_key) if s is not None]
+        configure_logging(settings.order_file().parent / "esim-tui.log", secrets)
         return run_app(settings, force_sandbox=args.sandbox)
     except ConfigError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from esim_tui.domain.destinations import country
 from esim_tui.domain.money import Money
-from esim_tui.domain.orders import Order, OrderStatus
+from esim_tui.domain.orders import InstallState, Order, OrderStatus
 from esim_tui.domain.plans import Plan, ProviderName
 
 T = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -40,4 +40,26 @@ def order_for(plan: Plan, reference: str, **changes) -> Order:
         created_at=T,
         updated_at=T,
     )
+    return order.model_copy(update=changes)
+
+
+def sold(reference: str, iccid: str, *, created_at: datetime = T, **changes) -> Order:
+    """A delivered sale, not installed yet, with its ICCID and activation code, noted as the counter notes it."""
+    plan = changes.pop("plan", None) or sample_plan()
+    order = order_for(
+        plan,
+        reference,
+        status=OrderStatus.DELIVERED,
+        iccid=iccid,
+        provider_order_id=f"oc-{reference.lower()}",
+        activation_code=f"LPA:1$rsp.example.com${reference[-8:]}",
+        install_state=InstallState.NOT_INSTALLED,
+        created_at=created_at,
+        updated_at=created_at,
+        history=[],
+    )
+    order.note(created_at, "INTENT", f"{plan.name} for {order.price}")
+    order.note(created_at, "SENT", reference)
+    order.note(created_at, "DELIVERED")
+    order.note(created_at, "ACTIVATION CODE RECEIVED")
     return order.model_copy(update=changes)

@@ -12,6 +12,7 @@ HEADLESS = [
     "esim_tui.domain.orders",
     "esim_tui.domain.codes",
     "esim_tui.providers.octopus",
+    "esim_tui.providers.esimgo",
     "esim_tui.sandbox.app",
     "esim_tui.sandbox.server",
     "esim_tui.store.orders",
@@ -19,6 +20,9 @@ HEADLESS = [
     "esim_tui.services.following",
     "esim_tui.services.catalogue",
     "esim_tui.services.qr",
+    "esim_tui.services.support",
+    "esim_tui.services.export",
+    "esim_tui.reports",
     "esim_tui.config",
     "esim_tui.cli",
 ]

@@ -24,11 +24,13 @@ from esim_tui.domain.errors import (
     ProviderError,
     display_provider,
 )
-from esim_tui.domain.orders import Failure, Order, OrderStatus, ProviderOrder, check_client_reference, new_client_reference
+from esim_tui.domain.money import Money
+from esim_tui.domain.orders import Failure, Order, OrderKind, OrderStatus, ProviderOrder, RefundCheck, check_client_reference, new_client_reference
 from esim_tui.domain.plans import Plan, ProviderName, Quote
 from esim_tui.domain.text import clean
 from esim_tui.providers.base import Provider
 from esim_tui.services.catalogue import Catalogue
+from esim_tui.services.support import linked_orders
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,14 @@ Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 OUTCOME_UNKNOWN = "Outcome unknown:"
+RECEIPT = "RECEIPT"
 
 #: Waits between look-ups of an order whose outcome is unknown (it may land late).
 LOOKUP_WAITS = (1.0, 3.0, 8.0)
+
+
+def _top_up_iccid(order: Order) -> str | None:
+    return order.iccid if order.kind is OrderKind.TOP_UP else None
 
 
 def utc_now() -> datetime:
@@ -101,23 +108,40 @@ class Sales:
         return self._mint(self.now(), self.reference_prefix)
 
     async def open_sale(
-        self, plan: Plan, quote: Quote | None, customer_label: str = "", customer_email: str = "", client_reference: str | None = None
+        self,
+        plan: Plan,
+        quote: Quote | None,
+        customer_label: str = "",
+        customer_email: str = "",
+        client_reference: str | None = None,
+        *,
+        top_up_of: Order | None = None,
+        follows: Order | None = None,
     ) -> Order:
-        """Record the intent durably. Nothing is sent yet; after this call the sale can never be lost."""
+        """Record the intent durably. Nothing is sent yet; after this call the sale can never be lost.
+
+        ``top_up_of``: the plan goes onto that order's eSIM (a top-up). ``follows``: a new eSIM for the
+        same customer, linked to that earlier sale (where the provider has no top-ups)."""
         at = self.now()
+        parent = top_up_of or follows
+        if top_up_of is not None and not top_up_of.iccid:
+            raise ValueError("a top-up needs the eSIM's ICCID")
         order = Order(
-            id=new_client_reference(at, "ORD").split("-", 1)[1].lower(),
+            id=self._mint(at, "ORD").split("-", 1)[1].lower(),  # the same minting, so tests can fix it
             provider=plan.provider,
             client_reference=check_client_reference(client_reference or self.mint_reference()),
+            kind=OrderKind.TOP_UP if top_up_of is not None else OrderKind.SALE,
+            linked_order_id=parent.id if parent is not None else None,
+            iccid=top_up_of.iccid if top_up_of is not None else None,
             plan=plan,
             price=quote.total if quote else plan.price,
-            customer_label=clean(customer_label, max_length=120),
-            customer_email=clean(customer_email, max_length=254),
+            customer_label=clean(customer_label or (parent.customer_label if parent else ""), max_length=120),
+            customer_email=clean(customer_email or (parent.customer_email if parent else ""), max_length=254),
             status=OrderStatus.UNKNOWN,
             created_at=at,
             updated_at=at,
         )
-        order.note(at, "INTENT", f"{plan.name} for {order.price}")
+        order.note(at, "INTENT", f"{'Top-up: ' if top_up_of is not None else ''}{plan.name} for {order.price}")
         await self._save(order)
         return order
 
@@ -128,7 +152,7 @@ class Sales:
         order.note(self.now(), "SENT", order.client_reference)
         await self._save(order)
         try:
-            answer = await provider.place_order(order.plan, order.client_reference)
+            answer = await provider.place_order(order.plan, order.client_reference, iccid=_top_up_iccid(order))
         except DuplicateReference:
             return await self._settle(order, "the provider already has this reference")
         except OutcomeUnknown as exc:
@@ -143,7 +167,25 @@ class Sales:
         if updated.needs_attention and updated.needs_attention.startswith(OUTCOME_UNKNOWN):
             updated.needs_attention = None  # the provider has now answered definitely
         await self._save(updated)
+        if updated.customer_email and updated.status in (OrderStatus.PENDING, OrderStatus.DELIVERED):
+            updated = await self._send_receipt(updated)
         return updated
+
+    async def _send_receipt(self, order: Order) -> Order:
+        """Once per order: ask the provider to e-mail the customer. A failure is noted, never fatal:
+        the agent still has the codes on screen."""
+        if any(change.event.startswith(RECEIPT) for change in order.history):
+            return order
+        try:
+            sent = await self.provider(order.provider).send_receipt(order, order.customer_email)
+        except ProviderError as exc:
+            order.note(self.now(), f"{RECEIPT} NOT SENT", exc.message)
+        else:
+            if not sent:
+                return order
+            order.note(self.now(), f"{RECEIPT} E-MAILED", order.customer_email)
+        await self._save(order)
+        return order
 
     async def _not_placed(self, order: Order, exc: ProviderError) -> Order:
         # A definite refusal before anything was charged (4xx, credentials, never connected).
@@ -159,29 +201,42 @@ class Sales:
         order.note(self.now(), "OUTCOME UNKNOWN", why)
         await self._save(order)
         reposted = False
+        answered = False  # did the provider answer any lookup at all?
         for wait in (0.0, *LOOKUP_WAITS):
             if wait:
                 await self.sleep(wait)
             try:
-                found = await provider.find_order(order)
+                candidates = await self._unclaimed(order, await provider.order_candidates(order))
             except ProviderError as exc:
                 log.info("lookup of %s failed: %s", order.client_reference, type(exc).__name__)
                 continue
-            if found is not None:
+            answered = True
+            if len(candidates) == 1:
+                found = candidates[0]
                 order.note(self.now(), "FOUND", f"provider order {found.provider_order_id}")
                 return await self.adopt(order, found)
+            if len(candidates) > 1:
+                ids = ", ".join(c.provider_order_id for c in candidates)
+                order.needs_attention = (
+                    f"{OUTCOME_UNKNOWN} {display_provider(order.provider)} has {len(candidates)} orders that could be this sale "
+                    f"({ids}). Check which one is the customer's in the provider's portal before selling again."
+                )
+                order.note(self.now(), "NEEDS ATTENTION", f"{len(candidates)} possible orders: {ids}")
+                await self._save(order)
+                return order
             if provider.idempotent_orders and not reposted:
                 # Same reference, same plan: the provider refuses a second charge ("Duplicate").
                 reposted = True
                 try:
-                    answer = await provider.place_order(order.plan, order.client_reference)
+                    answer = await provider.place_order(order.plan, order.client_reference, iccid=_top_up_iccid(order))
                 except (DuplicateReference, OutcomeUnknown):
                     continue
                 except ProviderError as exc:
                     return await self._not_placed(order, exc)
                 return await self.adopt(order, answer)
+        found = "it could not be found" if answered else "it could not be looked up (no answer)"
         order.needs_attention = (
-            f"{OUTCOME_UNKNOWN} {display_provider(order.provider)} did not confirm the order and it could not be found. "
+            f"{OUTCOME_UNKNOWN} {display_provider(order.provider)} did not confirm the order and {found}. "
             "Check the provider's portal before selling again."
         )
         order.note(self.now(), "NEEDS ATTENTION", why)
@@ -193,6 +248,9 @@ class Sales:
     async def refresh(self, order: Order) -> Order:
         """Ask the provider now: fulfilment for a PENDING order, install state and data once delivered."""
         provider = self.provider(order.provider)
+        # Start from the record on file: a caller's copy may be older (the store refuses a copy
+        # that would drop a stored activation code).
+        order = await asyncio.to_thread(self.store.get, order.id) or order
         if order.status is OrderStatus.UNKNOWN:
             return await self._settle(order, "checking an unsettled order")
         if order.status is OrderStatus.PENDING and order.provider_order_id:
@@ -238,8 +296,74 @@ class Sales:
             settled.append(await self._settle(order, "found unsettled at start"))
         return settled
 
+    # ------------------------------------------------------------ after-sales: top-ups, refunds, balances
+
+    async def top_up_plans(self, order: Order) -> Sequence[Plan]:
+        """What can be added to the order's eSIM; raises NotOffered where the provider has no top-ups."""
+        return await self.provider(order.provider).top_up_plans(order)
+
+    async def note_top_up(self, parent: Order, top_up: Order) -> Order:
+        """Mark on the parent that a top-up (or a follow-up sale) went through."""
+        updated = parent.model_copy(deep=True)
+        if top_up.id not in updated.follow_ups:
+            updated.follow_ups.append(top_up.id)
+        updated.note(self.now(), "TOPPED UP" if top_up.kind is OrderKind.TOP_UP else "NEW ESIM SOLD", f"{top_up.plan.name} (order {top_up.id})")
+        await self._save(updated)
+        return updated
+
+    async def check_refund(self, order: Order, bundle_name: str) -> RefundCheck:
+        return await self.provider(order.provider).check_refund(order, bundle_name)
+
+    async def refund(self, order: Order, bundle_name: str) -> tuple[Order, RefundCheck]:
+        """Revoke the bundle and refund it, then record it. The agent saw ``check_refund`` first.
+
+        A refund that may or may not have gone through is recorded as such (needs attention), never
+        retried: the provider would refuse or, worse, refund twice."""
+        provider = self.provider(order.provider)
+        updated = order.model_copy(deep=True)
+        updated.note(self.now(), "REFUND REQUESTED", bundle_name)
+        await self._save(updated)
+        try:
+            result = await provider.refund(updated, bundle_name)
+        except OutcomeUnknown as exc:
+            updated.needs_attention = f"A refund of {bundle_name} was asked for but not confirmed ({exc.what}). Check the bundle before asking again."
+            updated.note(self.now(), "NEEDS ATTENTION", updated.needs_attention)
+            await self._save(updated)
+            raise
+        amount = f"{result.amount}" if result.amount is not None else "nothing"
+        updated.note(self.now(), "REFUNDED", f"{bundle_name}: {amount}")
+        await self._save(updated)
+        return updated, result
+
+    async def balances(self) -> dict[ProviderName, Money | ProviderError | None]:
+        """Each provider's balance (None where it publishes none); one failing leaves the others."""
+        names = list(self.providers)
+        results = await asyncio.gather(*(self.providers[n].balance() for n in names), return_exceptions=True)
+        out: dict[ProviderName, Money | ProviderError | None] = {}
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, ProviderError):
+                raise result
+            out[name] = result
+        return out
+
+    async def order(self, order_id: str) -> Order | None:
+        return await asyncio.to_thread(self.store.get, order_id)
+
+    async def linked(self, order: Order) -> list[Order]:
+        """The sale this order tops up or follows, and its own top-ups and follow-up sales, oldest first."""
+        return await asyncio.to_thread(linked_orders, self.store, order)
+
     async def in_play(self) -> Sequence[Order]:
         return await asyncio.to_thread(self.store.in_play)
+
+    async def _unclaimed(self, order: Order, candidates: Sequence[ProviderOrder]) -> list[ProviderOrder]:
+        """Drop provider orders another record of ours already holds: they are not this sale."""
+
+        def free(candidate: ProviderOrder) -> bool:
+            owner = self.store.by_provider_order_id(candidate.provider_order_id)
+            return owner is None or owner.id == order.id
+
+        return [c for c in candidates if await asyncio.to_thread(free, c)]
 
     async def _save(self, order: Order) -> None:
         await asyncio.to_thread(self.store.save, order)

@@ -26,8 +26,11 @@ def order_state(order: Order) -> str:
     if order.activation_status is ActivationStatus.EXPIRED:
         return "Expired"
     states = {b.state for b in order.bundles}
-    if BundleState.DEPLETED in states and BundleState.ACTIVE not in states:
+    live = {BundleState.ACTIVE, BundleState.QUEUED, BundleState.PROCESSING}
+    if BundleState.DEPLETED in states and not states & live:
         return "Out of data"
+    if states and not states & live:
+        return "Expired"  # every bundle has ended (expired, lapsed or revoked)
     if order.activation_status is ActivationStatus.ACTIVE or BundleState.ACTIVE in states:
         return "Active"
     if order.is_installed:

@@ -1,0 +1,734 @@
+"""The support desk's headless core: find any order sold, and tell its whole life in the counter's words.
+
+Used by the Orders screens and by ``esim-tui orders find`` / ``orders show``; no Textual here.
+
+Finding is built for a shop with 100,000 orders answering a keystroke within a frame:
+
+- ``OrderFinder`` keeps, per order, one small summary row (a tuple, never the Order) and one lowercase
+  search text, both computed once when the order is loaded or updated; a keystroke never parses an
+  Order and never touches the store.
+- Matching is substring matching of every word (AND) against the search text, run by C loops
+  (``map``/``compress``) over the candidates' texts.
+- The candidates are the previous answers: when the new query extends a recent one (each earlier word
+  lies inside a new word: "ana" -> "ana s", "879" -> "8796"), only that answer's rows are searched.
+  A few recent answers are kept, so Backspace is answered from memory too.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from itertools import compress, repeat
+from typing import Any, NamedTuple
+
+from esim_tui.domain.codes import iccid_tail
+from esim_tui.domain.money import Money, format_amount
+from esim_tui.domain.orders import (
+    ActivationStatus,
+    BundleState,
+    BundleUsage,
+    InstallState,
+    Order,
+    OrderKind,
+    OrderStatus,
+)
+from esim_tui.domain.plans import ProviderName, format_bytes
+from esim_tui.domain.text import clean
+from esim_tui.services.wording import customer, data_left, order_state, plan_summary
+
+# ---------------------------------------------------------------- filters
+
+
+class OrderFilter(StrEnum):
+    """The status filters of the Orders screen and of ``esim-tui orders find --status``.
+
+    Every order is in ``all`` and in exactly one stage of its life; the first rule that fits decides:
+
+    1. ``failed``: the order FAILED or was CANCELLED;
+    2. ``pending``: PENDING, or UNKNOWN (sent, no definite answer yet);
+    3. ``expired``: the eSIM's activation status is EXPIRED;
+    4. ``active``: a bundle is active;
+    5. ``depleted``: a bundle is out of data (and none is active);
+    6. ``expired``: its bundles ended (expired or lapsed) and none is queued or being prepared;
+    7. ``active``: the activation status is ACTIVE (providers that report no bundles);
+    8. ``installed``: installed (or installed, then removed), no bundle started yet;
+    9. ``delivered``: DELIVERED and not installed.
+
+    ``needs_attention`` is on top of the stage: an order flagged for attention is in both.
+    Rules 1-5 and 7-9 read as ``wording.order_state`` words them (Failed/Cancelled, Being prepared,
+    Expired, Active, Out of data, Installed, Delivered, not installed).
+    """
+
+    ALL = "all"
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    INSTALLED = "installed"
+    ACTIVE = "active"
+    DEPLETED = "depleted"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    NEEDS_ATTENTION = "needs_attention"
+
+    @property
+    def label(self) -> str:
+        """The filter's name on screen."""
+        return _FILTER_LABELS.get(self, self.value.replace("_", " ").capitalize())
+
+
+_FILTER_LABELS = {OrderFilter.DEPLETED: "Out of data"}  # as wording.order_state says it
+
+
+_ENDED = frozenset({BundleState.EXPIRED, BundleState.LAPSED})
+_WAITING = frozenset({BundleState.PROCESSING, BundleState.QUEUED})
+
+
+def stage(order: Order) -> OrderFilter:
+    """The one stage of its life ``order`` is in (see ``OrderFilter`` for the rules)."""
+    if order.status in (OrderStatus.FAILED, OrderStatus.CANCELLED):
+        return OrderFilter.FAILED
+    if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+        return OrderFilter.PENDING
+    states = {b.state for b in order.bundles}
+    if order.activation_status is ActivationStatus.EXPIRED:
+        return OrderFilter.EXPIRED
+    if BundleState.ACTIVE in states:
+        return OrderFilter.ACTIVE
+    if BundleState.DEPLETED in states:
+        return OrderFilter.DEPLETED
+    if states & _ENDED and not states & _WAITING:
+        return OrderFilter.EXPIRED
+    if order.activation_status is ActivationStatus.ACTIVE:
+        return OrderFilter.ACTIVE
+    if order.is_installed:
+        return OrderFilter.INSTALLED
+    return OrderFilter.DELIVERED
+
+
+def filters_of(order: Order) -> frozenset[OrderFilter]:
+    """Every filter that shows ``order``: ``all``, its stage, and ``needs_attention`` when flagged."""
+    found = {OrderFilter.ALL, stage(order)}
+    if order.needs_attention:
+        found.add(OrderFilter.NEEDS_ATTENTION)
+    return frozenset(found)
+
+
+# ---------------------------------------------------------------- finding
+
+
+class OrderRow(NamedTuple):
+    """One line of the Orders screen: what the desk reads, precomputed. Never holds the activation code."""
+
+    id: str
+    created_at: datetime  # always timezone-aware (a naive record time is taken as UTC)
+    client_reference: str
+    kind: OrderKind
+    provider: ProviderName
+    customer: str  # as the counter names them: label, else ICCID tail, else client reference
+    plan: str
+    summary: str  # data / validity, e.g. "5 GB / 30 days"
+    destination: str
+    price: Money
+    state: str  # wording.order_state
+    stage: OrderFilter
+    needs_attention: bool
+    iccid: str | None
+    data_left: str  # wording.data_left
+    valid_until: datetime | None
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """The Orders screen's columns: sold, customer, destination, plan, state, ICCID tail, provider."""
+        tail = f"…{iccid_tail(self.iccid)}" if self.iccid else "—"
+        return (f"{self.created_at:%d %b %Y}", self.customer, self.destination, self.summary, self.state, tail, self.provider.display)
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-ready: money as exact strings, times in ISO 8601."""
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat(),
+            "client_reference": self.client_reference,
+            "kind": self.kind.value,
+            "provider": self.provider.value,
+            "customer": self.customer,
+            "plan": self.plan,
+            "summary": self.summary,
+            "destination": self.destination,
+            "price": money_json(self.price),
+            "state": self.state,
+            "stage": self.stage.value,
+            "needs_attention": self.needs_attention,
+            "iccid": self.iccid,
+            "data_left": self.data_left,
+            "valid_until": _iso(self.valid_until),
+        }
+
+
+_STAGE = OrderRow._fields.index("stage")
+_ATTENTION = OrderRow._fields.index("needs_attention")
+_ICCID_END = "\x1e"  # follows the ICCID in the search text: "1234\x1e" in text <=> the ICCID ends in 1234
+_TAIL_DIGITS = 4  # an all-digit word this long or longer also means "the ICCID's last digits"
+_CACHED_ANSWERS = 8
+
+
+def fold(text: str) -> str:
+    """Text as it is matched: casefolded, accents dropped ("Müller" and "muller" both read "muller")."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text))
+
+
+# The combining diacritical marks NFKD splits off letters (the Unicode blocks of that name).
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The words of a query as they are matched: cleaned, folded, distinct, longest first."""
+    return tuple(sorted(set(fold(clean(text, max_length=200)).split()), key=len, reverse=True))
+
+
+def _plain(value: str, max_length: int = 120) -> str:
+    # Most text is already clean: skip the per-character walk (isprintable() is false for every
+    # character clean() drops).
+    return value if value.isprintable() and len(value) <= max_length else clean(value, max_length=max_length)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _sort_key(row: OrderRow) -> tuple[datetime, str]:
+    return row.created_at, row.id  # the store's order too: newest first, ties by id
+
+
+def summary(order: Order) -> OrderRow:
+    """The order's row, as the Orders screen and ``esim-tui orders`` list it."""
+    return _summarise(order, lambda value: value)[0]
+
+
+def _summarise(order: Order, share: Callable[[Any], Any]) -> tuple[OrderRow, str]:
+    """The order's row, and its search text before ``fold``. ``share`` returns one copy of equal values."""
+    plan = order.plan
+    dest = plan.destination
+    row = OrderRow(
+        id=order.id,
+        created_at=_aware(order.created_at),
+        client_reference=order.client_reference,
+        kind=order.kind,
+        provider=order.provider,
+        customer=share(_plain(customer(order))),
+        plan=share(_plain(plan.name)),
+        summary=share(plan_summary(plan)),
+        destination=share(dest.name),
+        price=share(order.price),
+        state=share(order_state(order)),
+        stage=stage(order),
+        needs_attention=bool(order.needs_attention),
+        iccid=order.iccid,
+        data_left=share(data_left(order)),
+        valid_until=order.expires_at,
+    )
+    fields = [
+        order.client_reference,
+        order.customer_label,
+        order.customer_email,
+        order.provider_order_id or "",
+        dest.name,
+        dest.code,
+        dest.alpha3 or "",
+        plan.name,
+        row.created_at.strftime("%Y-%m-%d"),
+    ]
+    # Only matched, never shown: no cleaning needed.
+    return row, (order.iccid or "") + _ICCID_END + " " + " ".join(f for f in fields if f)
+
+
+class _Answer(NamedTuple):
+    rows: list[OrderRow]
+    texts: list[str]  # parallel to rows: narrowing a later query needs no lookup
+
+
+class OrderFinder:
+    """Every order of the store, searchable as the desk types. Build with ``load`` or ``from_orders``.
+
+    Holds a summary row and a search text per order, newest first. ``update`` takes in a saved order;
+    all other calls only read. Not thread-safe: call it from one thread (the UI's).
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[OrderRow] = []
+        self._texts: list[str] = []
+        self._by_id: dict[str, OrderRow] = {}
+        self._answers: OrderedDict[tuple[tuple[str, ...], OrderFilter], _Answer] = OrderedDict()
+        self._shared: dict[Any, Any] = {}  # one copy of each repeated value (plan names, states, prices)
+        self._share = lambda value: self._shared.setdefault(value, value)
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def load(cls, store) -> OrderFinder:
+        """Every order in ``store`` (an OrderStore), active and archived. Reads each order once."""
+        return cls.from_orders(store.all())
+
+    @classmethod
+    def from_orders(cls, orders: Iterable[Order]) -> OrderFinder:
+        """A finder over ``orders`` (any order; kept newest first)."""
+        finder = cls()
+        pairs = {}
+        for order in orders:
+            pairs[order.id] = _summarise(order, finder._share)
+        ordered = sorted(pairs.values(), key=lambda p: _sort_key(p[0]), reverse=True)
+        finder._rows = [row for row, _ in ordered]
+        # Folded in one pass, in search order: the texts lie together in memory, which makes a scan of
+        # all of them two to three times faster than texts scattered among the parsed orders.
+        finder._texts = [fold(raw) for _, raw in ordered]
+        finder._by_id = {row.id: row for row in finder._rows}
+        return finder
+
+    # ------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[OrderRow]:
+        return iter(self._rows)
+
+    def get(self, order_id: str) -> OrderRow | None:
+        return self._by_id.get(order_id)
+
+    def search(self, text: str, filter: OrderFilter = OrderFilter.ALL, limit: int | None = None) -> list[OrderRow]:
+        """The orders matching every word of ``text`` (anywhere in ICCID, client reference, customer
+        label, e-mail, provider order id, destination name or code, plan name, date YYYY-MM-DD), in
+        ``filter``, newest first. When a word has 4 or more digits only, orders whose ICCID ends with it
+        come first (the desk asks for "the last four digits"). At most ``limit`` rows."""
+        words = search_words(text)
+        filter = OrderFilter(filter)
+        answer = self._answer(words, filter)
+        rows = answer.rows
+        tails = [w + _ICCID_END for w in words if len(w) >= _TAIL_DIGITS and w.isdigit()]
+        if tails:
+            ends = [False] * len(rows)
+            for tail in tails:
+                ends = list(map(operator.or_, ends, map(operator.contains, answer.texts, repeat(tail))))
+            if any(ends):
+                rows = list(compress(rows, ends)) + list(compress(rows, map(operator.not_, ends)))
+        return rows[:limit] if limit is not None else list(rows)
+
+    def _answer(self, words: tuple[str, ...], filter: OrderFilter) -> _Answer:
+        key = (words, filter)
+        found = self._answers.get(key)
+        if found is not None:
+            self._answers.move_to_end(key)
+            return found
+        base_words, base = self._narrowest(words, filter)
+        rows, texts = base
+        for word in words:
+            if word in base_words:
+                continue  # every row of the base already has it
+            keep = list(map(operator.contains, texts, repeat(word)))
+            if False in keep:  # else every row has it: keep the lists as they are
+                rows = list(compress(rows, keep))
+                texts = list(compress(texts, keep))
+        answer = _Answer(rows, texts)
+        self._answers[key] = answer
+        while len(self._answers) > _CACHED_ANSWERS:
+            self._answers.popitem(last=False)
+        return answer
+
+    def _narrowest(self, words: tuple[str, ...], filter: OrderFilter) -> tuple[tuple[str, ...], _Answer]:
+        """The smallest kept answer that holds every match of ``words`` (or the whole filter)."""
+        best: tuple[tuple[str, ...], _Answer] | None = None
+        for (old_words, old_filter), answer in self._answers.items():
+            if old_filter is not filter:
+                continue
+            if all(any(old in new for new in words) for old in old_words):
+                if best is None or len(answer.rows) < len(best[1].rows):
+                    best = old_words, answer
+        if best is not None:
+            return best
+        return (), self._in_filter(filter)
+
+    def _in_filter(self, filter: OrderFilter) -> _Answer:
+        if filter is OrderFilter.ALL:
+            return _Answer(self._rows, self._texts)
+        if filter is OrderFilter.NEEDS_ATTENTION:
+            keep = list(map(operator.itemgetter(_ATTENTION), self._rows))
+        else:
+            keep = list(map(operator.is_, map(operator.itemgetter(_STAGE), self._rows), repeat(filter)))
+        answer = _Answer(list(compress(self._rows, keep)), list(compress(self._texts, keep)))
+        self._answers[((), filter)] = answer
+        return answer
+
+    # ------------------------------------------------------------ changes
+
+    def update(self, order: Order) -> OrderRow:
+        """Take in a new or changed order (call it on every save). Returns its new row."""
+        row, raw = _summarise(order, self._share)
+        text = fold(raw)
+        old = self._by_id.get(order.id)
+        if old is not None:
+            i = self._locate(_sort_key(old))
+            if _sort_key(old) == _sort_key(row):
+                self._rows[i], self._texts[i] = row, text
+            else:
+                del self._rows[i], self._texts[i]
+                old = None
+        if old is None:
+            i = self._locate(_sort_key(row))
+            self._rows.insert(i, row)
+            self._texts.insert(i, text)
+        self._by_id[order.id] = row
+        self._answers.clear()  # answers hold rows: the next keystroke searches afresh
+        return row
+
+    def _locate(self, key: tuple[datetime, str]) -> int:
+        """Where ``key`` is, or would go, in the newest-first rows (binary search)."""
+        lo, hi = 0, len(self._rows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _sort_key(self._rows[mid]) > key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+
+# ---------------------------------------------------------------- the order's life
+
+
+class TimelineEntry(NamedTuple):
+    at: datetime
+    event: str  # in the counter's words
+    detail: str = ""
+
+
+# History events (see domain.orders and services.ordering) in the counter's words.
+_EVENTS = {
+    "INTENT": "Created",
+    "SENT": "Sent to the provider",
+    "OUTCOME UNKNOWN": "No definite answer yet",
+    "FOUND": "Found at the provider",
+    "UNKNOWN": "Outcome unknown",
+    "PENDING": "Being prepared",
+    "DELIVERED": "Delivered",
+    "FAILED": "Failed",
+    "CANCELLED": "Cancelled",
+    "ACTIVATION CODE RECEIVED": "Activation code received",
+    "ACTIVATION CODE DIFFERS": "A different activation code came",
+    "SHOWN": "Activation code shown",
+    "ICCID MISMATCH": "The provider reports another ICCID",
+    "NEEDS ATTENTION": "Needs attention",
+    "NOT_INSTALLED": "Not installed yet",
+    "DOWNLOADED": "Downloading to the phone",
+    "INSTALLED": "Installed",
+    "REMOVED": "Removed from the phone",
+    "UNAVAILABLE": "Can no longer be installed",
+    "ACTIVE": "First use (active)",
+    "EXPIRED": "Expired",
+    "REFUND REQUESTED": "Refund asked for",
+    "REFUNDED": "Refunded",
+    "TOPPED UP": "Topped up",
+    "NEW ESIM SOLD": "New eSIM sold",
+    "RECEIPT E-MAILED": "Receipt e-mailed to the customer",
+    "RECEIPT NOT SENT": "Receipt e-mail failed",
+    "bundle processing": "Bundle being prepared",
+    "bundle queued": "Bundle waiting for first use",
+    "bundle active": "Bundle in use (first use)",
+    "bundle depleted": "Out of data",
+    "bundle expired": "Bundle expired",
+    "bundle revoked": "Bundle revoked",
+    "bundle lapsed": "Bundle lapsed unused",
+}
+_ACCEPTED = ("PENDING", "DELIVERED")  # the provider took the order: the shop is charged then
+_LINKED_ID = re.compile(r"\(order ([^)\s]+)\)$")
+
+
+def timeline(order: Order, linked: Iterable[Order] = ()) -> list[TimelineEntry]:
+    """The order's whole life from its history, oldest first, in the counter's words.
+
+    ``linked`` may hold the order it tops up (or follows) and its own top-ups and follow-up sales; each
+    adds what it says about this eSIM. Where the provider reported when something happened (install,
+    first use, a bundle starting), that time is used rather than when esim-tui learnt it.
+    """
+    entries: list[TimelineEntry] = []
+    if not any(c.event == "INTENT" for c in order.history):
+        entries.append(TimelineEntry(_aware(order.created_at), "Created", _intent(order)))
+    charged = False
+    for change in order.history:
+        at = _aware(change.at)
+        event = _EVENTS.get(change.event, clean(change.event, max_length=60))
+        detail = clean(change.detail, max_length=300)
+        if change.event == "INSTALLED" and order.installed_at:
+            at = _aware(order.installed_at)
+        elif change.event == "ACTIVE" and order.activated_at:
+            at = _aware(order.activated_at)
+        elif change.event == "bundle active":
+            started = next((b.started_at for b in order.bundles if b.bundle_name == change.detail and b.started_at), None)
+            at = _aware(started) if started else at
+        if change.event in _ACCEPTED and not charged:
+            charged = True
+            entries.append(TimelineEntry(at, "Charged", str(order.price)))
+        entries.append(TimelineEntry(at, event, detail))
+    # Times the provider reported without a change noted (e.g. a record adopted after the fact).
+    noted = {c.event for c in order.history}
+    if order.installed_at and not noted & {"INSTALLED", "REMOVED"}:
+        entries.append(TimelineEntry(_aware(order.installed_at), _EVENTS["INSTALLED"]))
+    if order.activated_at and "ACTIVE" not in noted:
+        entries.append(TimelineEntry(_aware(order.activated_at), _EVENTS["ACTIVE"]))
+    entries += _linked_entries(order, linked)
+    entries.sort(key=lambda e: e.at)  # stable: same-time entries keep the history's order
+    return [e for i, e in enumerate(entries) if i == 0 or e != entries[i - 1]]
+
+
+def _intent(order: Order) -> str:
+    return clean(f"{order.plan.name} for {order.price}", max_length=300)
+
+
+def _linked_entries(order: Order, linked: Iterable[Order]) -> list[TimelineEntry]:
+    noted = {m.group(1) for c in order.history if (m := _LINKED_ID.search(c.detail))}
+    out = []
+    for other in linked:
+        if other.id == order.id:
+            continue
+        what = f"{clean(other.plan.name, max_length=120)} (order {other.id})"
+        if other.id == order.linked_order_id:
+            verb = "Tops up" if order.kind is OrderKind.TOP_UP else "Follows"
+            tail = f", ICCID …{iccid_tail(other.iccid)}" if other.iccid else ""
+            out.append(TimelineEntry(_aware(order.created_at), f"{verb} an earlier order", what + tail))
+        elif other.linked_order_id == order.id and other.id not in noted:
+            # Not noted on this order (it failed, or is still under way): tell it from the linked record.
+            top_up = other.kind is OrderKind.TOP_UP
+            out.append(TimelineEntry(_aware(other.created_at), "Top-up ordered" if top_up else "New eSIM ordered", what))
+            done = next((c for c in other.history if c.event in ("DELIVERED", "FAILED", "CANCELLED")), None)
+            if done is not None and done.event != "DELIVERED":
+                out.append(TimelineEntry(_aware(done.at), "Top-up failed" if top_up else "New eSIM failed", what))
+            elif done is not None:
+                out.append(TimelineEntry(_aware(done.at), "Topped up" if top_up else "New eSIM sold", what))
+    return out
+
+
+# ---------------------------------------------------------------- linked orders
+
+
+def linked_orders(store, order: Order) -> list[Order]:
+    """The orders linked to ``order`` in ``store`` (an OrderStore): the one it tops up or follows, and its
+    top-ups and follow-up sales, oldest first. Index look-ups only (ICCID, ids), never a scan."""
+    found: dict[str, Order] = {}
+    ids = [*order.follow_ups, *([order.linked_order_id] if order.linked_order_id else [])]
+    for other in store.by_iccid(order.iccid) if order.iccid else []:
+        if other.linked_order_id == order.id or other.id == order.linked_order_id:
+            found[other.id] = other
+    for change in order.history:
+        if m := _LINKED_ID.search(change.detail):
+            ids.append(m.group(1))
+    for oid in ids:
+        if oid not in found and oid != order.id and (other := store.get(oid)) is not None:
+            found[oid] = other
+    return sorted(found.values(), key=lambda o: _aware(o.created_at))
+
+
+def find_order(store, key: str) -> Order | None:
+    """The order a ticket names: by order id, client reference, provider order id or full ICCID.
+
+    An ICCID names the eSIM: its first sale is returned (a top-up's own record by its own ids)."""
+    key = key.strip()
+    if not key:
+        return None
+    found = store.get(key) or store.by_client_reference(key) or store.by_provider_order_id(key)
+    if found is not None:
+        return found
+    on_esim = store.by_iccid(key.replace(" ", ""))
+    return next((o for o in on_esim if o.kind is OrderKind.SALE), on_esim[0] if on_esim else None)
+
+
+# ---------------------------------------------------------------- the detail view
+
+SPENT = "spent (installed)"
+
+
+def code_is_spent(order: Order, linked: Iterable[Order] = ()) -> bool:
+    """Once the eSIM is on a phone its one-time code cannot install it again. ``linked`` orders on the
+    same eSIM (a top-up's first sale) count too."""
+    on_esim = [order, *(o for o in linked if order.iccid and o.iccid == order.iccid)]
+    return any(
+        o.is_installed
+        or o.activation_status is ActivationStatus.ACTIVE
+        or any(b.started_at is not None or b.state in (BundleState.ACTIVE, BundleState.DEPLETED) for b in o.bundles)
+        for o in on_esim
+    )
+
+
+def money_json(money: Money | None) -> dict[str, str] | None:
+    return None if money is None else {"amount": str(money.amount), "currency": money.currency}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return _aware(moment).isoformat() if moment else None
+
+
+def _words(state: InstallState | ActivationStatus | None) -> str | None:
+    return state.value.replace("_", " ").lower() if state else None
+
+
+def _bundle(b: BundleUsage) -> dict[str, Any]:
+    used = b.used_bytes
+    return {
+        "name": clean(b.bundle_name, max_length=120),
+        "state": b.state.value,
+        "unlimited": b.unlimited,
+        "initial_bytes": b.initial_bytes,
+        "used_bytes": used,
+        "remaining_bytes": b.remaining_bytes,
+        "data": "unlimited" if b.unlimited else (format_bytes(b.initial_bytes) if b.initial_bytes is not None else None),
+        "used": format_bytes(used) if used is not None else None,
+        "left": "unlimited" if b.unlimited else (format_bytes(b.remaining_bytes) if b.remaining_bytes is not None else None),
+        "assigned_at": _iso(b.assigned_at),
+        "started_at": _iso(b.started_at),
+        "ends_at": _iso(b.ends_at),
+    }
+
+
+def describe(order: Order, linked: Iterable[Order] = ()) -> dict[str, Any]:
+    """What the order detail shows, JSON-ready (money as exact strings, times ISO 8601, text cleaned).
+
+    The activation code is included only while the eSIM is not installed (the desk may read it to the
+    customer); afterwards ``activation_code`` is None and ``activation_code_state`` says it is spent.
+    """
+    linked = list(linked)
+    plan = order.plan
+    code = order.activation_code
+    if code is None:
+        code_state = "not received"
+    elif code_is_spent(order, linked):
+        code, code_state = None, SPENT
+    else:
+        code_state = "not installed yet: it may be given to the customer"
+    return {
+        "id": order.id,
+        "client_reference": order.client_reference,
+        "kind": order.kind.value,
+        "linked_order_id": order.linked_order_id,
+        "state": order_state(order),
+        "stage": stage(order).value,
+        "needs_attention": clean(order.needs_attention, max_length=500) or None,
+        "status": order.status.value,
+        "failure": (
+            {"code": clean(order.failure.code, max_length=80), "reason": clean(order.failure.reason), "is_user_fixable": order.failure.is_user_fixable}
+            if order.failure
+            else None
+        ),
+        "provider": order.provider.value,
+        "provider_name": order.provider.display,
+        "provider_order_id": order.provider_order_id,
+        "plan": {
+            "name": clean(plan.name, max_length=200),
+            "plan_id": plan.plan_id,
+            "product_id": plan.product_id,
+            "destination": plan.destination.label,
+            "destination_code": plan.destination.code,
+            "data": plan.data_label,
+            "data_mb": plan.data_mb,
+            "validity_days": plan.validity_days,
+            "summary": plan_summary(plan),
+            "list_price": money_json(plan.price),
+        },
+        "price": money_json(order.price),
+        "customer": {"label": clean(order.customer_label, max_length=120), "email": clean(order.customer_email, max_length=254)},
+        "iccid": order.iccid,
+        "activation_code": code,
+        "activation_code_state": code_state,
+        "install_state": order.install_state.value if order.install_state else None,
+        "activation_status": order.activation_status.value if order.activation_status else None,
+        "installed_at": _iso(order.installed_at),
+        "activated_at": _iso(order.activated_at),
+        "expires_at": _iso(order.expires_at),
+        "data_left": data_left(order),
+        "bundles": [_bundle(b) for b in order.bundles],
+        "created_at": _iso(order.created_at),
+        "updated_at": _iso(order.updated_at),
+        "shown_at": _iso(order.shown_at),
+        "linked_orders": [
+            {
+                "id": o.id,
+                "relation": "tops up" if o.id == order.linked_order_id else ("top-up" if o.kind is OrderKind.TOP_UP else "follow-up sale"),
+                "plan": clean(o.plan.name, max_length=200),
+                "price": money_json(o.price),
+                "state": order_state(o),
+                "created_at": _iso(o.created_at),
+            }
+            for o in linked
+            if o.id != order.id
+        ],
+        "timeline": [{"at": _iso(e.at), "event": e.event, "detail": e.detail} for e in timeline(order, linked)],
+    }
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    moment = datetime.fromisoformat(iso)
+    zone = "UTC" if moment.utcoffset() is not None and not moment.utcoffset() else moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M} {zone}"
+
+
+def _money(value: dict[str, str] | None) -> str:
+    return f"{format_amount(Decimal(value['amount']))} {value['currency']}" if value else "—"
+
+
+def render_text(order: Order, linked: Iterable[Order] = ()) -> str:
+    """The order detail as plain text (``esim-tui orders show``): the same facts as ``describe``."""
+    d = describe(order, linked)
+    plan = d["plan"]
+    who = d["customer"]["label"] or "—"
+    if d["customer"]["email"]:
+        who += f" <{d['customer']['email']}>"
+    provider = d["provider_name"]
+    if d["provider_order_id"]:
+        provider += f" · provider order {d['provider_order_id']}"
+    plan_id = f"plan {plan['plan_id']}" + (f" (product {plan['product_id']})" if plan["product_id"] else "")
+    facts = [
+        ("Order", f"{d['id']} ({d['kind'].replace('_', '-')})"),
+        ("State", f"{d['state']}  [{d['stage'].replace('_', ' ')}]"),
+    ]
+    if d["needs_attention"]:
+        facts.append(("Needs attention", d["needs_attention"]))
+    if d["failure"]:
+        facts.append(("Failure", f"{d['failure']['reason']} ({d['failure']['code']})"))
+    facts += [
+        ("Customer", who),
+        ("Plan", f"{plan['name']} · {plan['destination']} · {plan['summary']}"),
+        ("Price", f"{_money(d['price'])} (list price {_money(plan['list_price'])})"),
+        ("Provider", f"{provider} · {plan_id}"),
+        ("Client reference", d["client_reference"]),
+        ("ICCID", d["iccid"] or "—"),
+        ("Activation code", d["activation_code"] or d["activation_code_state"]),
+        ("Install", f"{_words(order.install_state) or '—'}" + (f", {_when(d['installed_at'])}" if d["installed_at"] else "")),
+        ("Activation", f"{_words(order.activation_status) or '—'}" + (f", {_when(d['activated_at'])}" if d["activated_at"] else "")),
+        ("Valid until", _when(d["expires_at"])),
+        ("Data left", d["data_left"]),
+        ("Sold", _when(d["created_at"])),
+    ]
+    if d["linked_order_id"]:
+        facts.insert(1, ("Top-up of" if order.kind is OrderKind.TOP_UP else "Follows", f"order {d['linked_order_id']}"))
+    width = max(len(label) for label, _ in facts) + 2
+    lines = [f"{label:<{width}}{value}" for label, value in facts]
+    lines += ["", "Bundles"]
+    for b in d["bundles"]:
+        usage = "unlimited" if b["unlimited"] else f"used {b['used'] or '—'} of {b['data'] or '—'}, {b['left'] or '—'} left"
+        lines.append(f"  {b['name']}  {b['state']}  {usage}  ends {_when(b['ends_at'])}")
+    if not d["bundles"]:
+        lines.append("  none reported")
+    if d["linked_orders"]:
+        lines += ["", "Linked orders"]
+        for o in d["linked_orders"]:
+            lines.append(f"  {o['relation']}: {o['id']}  {o['plan']}  {_money(o['price'])}  {o['state']}  {_when(o['created_at'])}")
+    lines += ["", "Timeline"]
+    for e in d["timeline"]:
+        lines.append(f"  {_when(e['at'])}  {e['event']}" + (f": {e['detail']}" if e["detail"] else ""))
+    return "\n".join(lines) + "\n"

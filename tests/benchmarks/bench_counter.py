@@ -1,0 +1,384 @@
+"""Speed of the counter's sale screens with a big catalogue: 10,000 plans across both providers.
+
+The real app (``EsimApp``) runs headless (Textual's ``run_test``) on two small fake providers that serve
+fixed plan lists (``FixedPlans`` below): 9,500 plans over every country, region and "global", and 500
+for Japan (250 from each provider).
+
+What is measured, and how:
+
+- **a keystroke in the destination search** (target: median <= 16 ms, one frame). From just before
+  ``pilot.press(key)`` until the end of the first screen update painted after the destination table
+  received its new rows: the key event, ``Input.Changed``, ``Catalogue.search``, ``OfferTable.set_rows``,
+  layout, and the compositor rendering the changed lines. Headless Textual skips turning the update
+  into terminal escape codes; the probe does that step too (``render_segments``), so only the write
+  to a terminal is missing. Typing several destinations from an empty box, Backspace included.
+- **opening a destination with 500 plans** (target <= 50 ms): from just before Enter on "Japan" until
+  the first update painted with the plans screen current and its 500 rows set.
+- **start-up** (target: at most 1.5 times a bare Textual app): each app runs in a fresh ``python``
+  process; the time is from just before the process is spawned until the end of the first painted
+  update that shows what makes it interactive. For esim-tui that is the catalogue screen with the
+  catalogue loaded from the providers (10,000 plans built and validated as an adapter would),
+  indexed (``Catalogue.build``) and its table filled; for the bare app, the same widgets (top bar,
+  search ``Input``, ``OfferTable`` for destinations and orders in play, ``Footer``, the same CSS)
+  with no data. Runs alternate between the two, side by side in one run; medians are compared.
+
+The figures are wall-clock on a shared machine: the medians matter, single samples jump.
+Run: python -m tests.benchmarks.bench_counter
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+TOTAL_PLANS = 10_000
+BIG = 500  # plans for Japan
+KEYSTROKE_TARGET_MS = 16.0
+OPEN_TARGET_MS = 50.0
+STARTUP_RATIO_TARGET = 1.5
+STARTUP_RUNS = 5
+SIZE = (120, 40)
+TYPED = ["japan", "united kingdom", "south korea", "europe", "jpn", "global", "brazil"]
+
+
+# ---------------------------------------------------------------- the catalogue and its providers
+
+
+def plan_specs(total: int = TOTAL_PLANS, big: int = BIG) -> list[dict[str, Any]]:
+    """The fields of ``total`` plans: ``big`` for Japan, the rest spread over every destination."""
+    from decimal import Decimal
+
+    from esim_tui.domain.destinations import GLOBAL, Region, all_countries, country, region
+    from esim_tui.domain.plans import ProviderName
+
+    japan = country("JP")
+    places = [d for d in all_countries() if d.code != "JP"] + [region(r) for r in Region] + [GLOBAL]
+    specs = []
+    for n in range(total):
+        dest = japan if n < big else places[n % len(places)]
+        gb, days = (1, 3, 5, 10, 20)[n % 5], (7, 15, 30)[n % 3]
+        specs.append(
+            {
+                "provider": ProviderName.OCTOPUS if n % 2 else ProviderName.ESIMGO,
+                "plan_id": f"plan-{n:05d}",
+                "product_id": f"prod-{dest.code}",
+                "name": f"{dest.name} {gb} GB / {days} days" + (f" #{n}" if n < big else ""),
+                "destination": dest,
+                "data_mb": gb * 1000,
+                "validity_days": days,
+                "price": {"amount": Decimal(gb) * Decimal("1.75") + Decimal(n % 97) / 100, "currency": "USD"},
+                "coverage": (dest.code,) if dest.kind.value == "country" else (),
+            }
+        )
+    return specs
+
+
+def fake_providers(specs: Sequence[dict[str, Any]]):
+    """Two providers (Octopus Cards, eSIM Go) serving the plans in ``specs``; plans are built and
+    validated on the first ``plans()`` call, as an adapter parses the provider's answer."""
+    from esim_tui.domain.errors import NotOffered
+    from esim_tui.domain.orders import EsimStatus
+    from esim_tui.domain.plans import Plan, ProviderName, Quote
+    from esim_tui.providers.base import Provider
+
+    class FixedPlans(Provider):
+        """A provider over a fixed plan list; it sells nothing."""
+
+        def __init__(self, name: ProviderName, specs: Sequence[dict[str, Any]]) -> None:
+            self.name = name
+            self._specs = [s for s in specs if s["provider"] is name]
+            self._plans: list[Plan] | None = None
+
+        async def plans(self, *, refresh: bool = False) -> Sequence[Plan]:
+            if self._plans is None or refresh:
+                self._plans = [Plan.model_validate(s) for s in self._specs]
+            return self._plans
+
+        async def quote(self, plan: Plan) -> Quote:
+            return Quote(plan_key=plan.key, total=plan.price)
+
+        async def place_order(self, plan, client_reference, *, iccid=None):
+            raise NotOffered(self.name, "sales in a benchmark", "")
+
+        async def get_order(self, provider_order_id):
+            raise NotOffered(self.name, "orders in a benchmark", "")
+
+        async def find_order(self, order):
+            return None
+
+        async def esim_status(self, order):
+            return EsimStatus()
+
+        async def balance(self):
+            return None
+
+    return {name: FixedPlans(name, specs) for name in (ProviderName.OCTOPUS, ProviderName.ESIMGO)}
+
+
+def counter_app(folder: Path, specs: Sequence[dict[str, Any]]):
+    """The real app on the fake providers, with an empty order store in ``folder``, not polling."""
+    from esim_tui.config import load_settings
+    from esim_tui.services.ordering import Sales
+    from esim_tui.store.orders import OrderStore
+    from esim_tui.ui.app import EsimApp
+    from esim_tui.ui.context import AppContext
+
+    settings = load_settings(None, environ={}, db=folder / "orders.json")
+    store = OrderStore.open(folder / "orders.json")
+    ctx = AppContext(settings=settings, sales=Sales(fake_providers(specs), store), store=store, on_sandbox=False)
+    return EsimApp(ctx, follow=False)
+
+
+# ---------------------------------------------------------------- timing what is painted
+
+
+class PaintProbe:
+    """Wraps ``app._display`` (called with each compositor update) to timestamp what is painted.
+
+    ``arm(ready)`` starts a measurement: ``ready()`` is checked at each paint, and the first paint for
+    which it holds ends it: ``painted_at`` is then ``clock()``, and ``then()`` is called.
+    """
+
+    def __init__(self, app, clock=time.perf_counter, then=None) -> None:
+        self.app = app
+        self._ready = None
+        self.painted_at: float | None = None
+        original = app._display
+
+        def display(screen, renderable) -> None:
+            original(screen, renderable)
+            if renderable is not None and app.is_headless:
+                renderable.render_segments(app.console)  # the escape codes a terminal would get
+            if self._ready is not None and self.painted_at is None and self._ready():
+                self.painted_at = clock()
+                if then is not None:
+                    then()
+
+        app._display = display
+
+    def arm(self, ready) -> None:
+        self._ready = ready
+        self.painted_at = None
+
+
+def _no_blink() -> None:
+    from textual.widgets import Input
+
+    Input._toggle_cursor = lambda self: None  # a blink would repaint between measurements
+
+
+async def _wait_for(probe: PaintProbe, pilot, timeout: float = 10.0) -> float:
+    deadline = time.perf_counter() + timeout
+    while probe.painted_at is None:
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the screen never painted what was expected")
+        await pilot.pause()
+    return probe.painted_at
+
+
+async def measure_screens(specs: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
+    """Keystroke and open-destination samples (ms) on the real app."""
+    from esim_tui.ui.screens.plans import PlansScreen
+
+    _no_blink()
+    out: dict[str, list[float]] = {"keystroke": [], "open": []}
+    with tempfile.TemporaryDirectory(prefix="bench-counter-") as tmp:
+        app = counter_app(Path(tmp), specs)
+        async with app.run_test(size=SIZE) as pilot:
+            await asyncio.wait_for(app.started.wait(), 60)
+            await pilot.pause()
+            screen = app.catalogue_screen
+            assert screen.catalogue is not None and screen.catalogue.plan_count == len(specs)
+            probe = PaintProbe(app)
+            table = screen.table
+            set_rows = table.set_rows
+            changed: list[float] = []
+
+            def recording_set_rows(rows, *, keep=None):
+                set_rows(rows, keep=keep)
+                changed.append(time.perf_counter())
+
+            table.set_rows = recording_set_rows
+            for text in TYPED:
+                await pilot.press("escape")  # clears the search box
+                await pilot.pause()
+                for key in [*text, "backspace", "backspace", *text[-2:]]:
+                    changed.clear()
+                    probe.arm(lambda: bool(changed))
+                    t = time.perf_counter()
+                    await pilot.press(key)
+                    out["keystroke"].append((await _wait_for(probe, pilot) - t) * 1000)
+
+            for _ in range(10):
+                await pilot.press("escape", *"japan")
+                await pilot.pause()
+                assert table.highlighted.plan_count == BIG
+
+                def plans_shown() -> bool:
+                    shown = app.screen
+                    return isinstance(shown, PlansScreen) and len(shown.query_one("#plans").rows) == BIG
+
+                probe.arm(plans_shown)
+                t = time.perf_counter()
+                await pilot.press("enter")
+                out["open"].append((await _wait_for(probe, pilot) - t) * 1000)
+                await pilot.press("escape")
+                await pilot.pause()
+    return out
+
+
+# ---------------------------------------------------------------- start-up, one process per run
+
+
+def _bare_app():
+    from textual.app import App
+    from textual.containers import Vertical
+    from textual.widgets import Footer, Input, Static
+
+    from esim_tui.ui.paths import stylesheets
+    from esim_tui.ui.themes import THEMES
+    from esim_tui.ui.widgets.offer_table import Column, OfferTable
+    from esim_tui.ui.widgets.top_bar import TopBar
+
+    columns = (Column("Destination", 30, flex=True), Column("Code", 9), Column("Plans", 6, "right"), Column("From", 12, "right"))
+
+    class Bare(App):
+        CSS_PATH = stylesheets()
+
+        def __init__(self) -> None:
+            super().__init__()
+            for theme in THEMES:  # the stylesheets use their variables
+                self.register_theme(theme)
+            self.theme = THEMES[0].name
+
+        def compose(self):
+            yield TopBar("Sell")
+            yield Input(placeholder="Where is the customer going?", id="search")
+            with Vertical(id="destinations-box"):
+                yield OfferTable(columns, lambda row: (), empty_text="", id="destinations")
+                yield Static("", id="catalogue-message")
+            with Vertical(id="status-panel"):
+                yield Static("Orders in play", classes="panel-title")
+                yield OfferTable(columns, lambda row: (), empty_text="No orders in play.", id="orders-in-play")
+            yield Footer()
+
+    return Bare()
+
+
+def _startup_child(kind: str) -> None:
+    """In a fresh process: start the app and exit at its first interactive paint. Prints, as JSON, the
+    wall-clock time (time.time()) each phase ended: imports, catalogue loaded, first interactive paint."""
+    marks: dict[str, float] = {}
+    tmp = tempfile.TemporaryDirectory(prefix="bench-startup-")
+    if kind == "bare":
+        app = _bare_app()
+        marks["imported"] = time.time()
+        ready = lambda: True  # noqa: E731 - the first paint
+    else:
+        import esim_tui.ui.app  # noqa: F401 - what `esim-tui` imports before anything runs
+        from esim_tui.services.ordering import Sales
+
+        marks["imported"] = time.time()
+        load_catalogue = Sales.load_catalogue
+
+        async def timed_load(self, *, refresh: bool = False):
+            load = await load_catalogue(self, refresh=refresh)
+            marks["catalogue"] = time.time()
+            return load
+
+        Sales.load_catalogue = timed_load
+        app = counter_app(Path(tmp.name), plan_specs())
+
+        def ready() -> bool:
+            screen = app.catalogue_screen
+            return app.screen is screen and screen.catalogue is not None and bool(screen.table.rows)
+
+    probe = PaintProbe(app, clock=time.time, then=app.exit)
+    probe.arm(ready)
+    app.run(headless=True, size=SIZE)
+    tmp.cleanup()
+    if probe.painted_at is not None:
+        marks["painted"] = probe.painted_at
+    print(json.dumps(marks))
+
+
+def measure_startup(runs: int = STARTUP_RUNS) -> dict[str, list[dict[str, float]]]:
+    """Per run and app: seconds from spawning the process to the end of each phase (see _startup_child),
+    bare Textual and esim-tui alternately."""
+    out: dict[str, list[dict[str, float]]] = {"bare": [], "app": []}
+    for _ in range(runs):
+        for kind in ("bare", "app"):
+            start = time.time()
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.benchmarks.bench_counter", "--startup-child", kind],
+                capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+            )
+            lines = done.stdout.strip().splitlines()
+            marks = json.loads(lines[-1]) if done.returncode == 0 and lines else {}
+            if "painted" not in marks:
+                raise RuntimeError(f"the {kind} app did not start: {done.stderr[-2000:]}")
+            out[kind].append({phase: at - start for phase, at in marks.items()})
+    return out
+
+
+# ---------------------------------------------------------------- the figures
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20, method="inclusive")[-1]
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def run() -> list[str]:
+    lines: list[str] = []
+    specs = plan_specs()
+    samples = asyncio.run(measure_screens(specs))
+    keys = samples["keystroke"]
+    median = statistics.median(keys)
+    lines.append(
+        f"counter: search keystroke, {TOTAL_PLANS:,} plans: median {median:.1f} ms, p95 {_p95(keys):.1f} ms, "
+        f"max {max(keys):.1f} ms (n={len(keys)})  target <= {KEYSTROKE_TARGET_MS:g} ms  {_verdict(median <= KEYSTROKE_TARGET_MS)}"
+    )
+    opens = samples["open"]
+    median = statistics.median(opens)
+    lines.append(
+        f"counter: open a destination with {BIG} plans: median {median:.1f} ms, max {max(opens):.1f} ms "
+        f"(n={len(opens)})  target <= {OPEN_TARGET_MS:g} ms  {_verdict(median <= OPEN_TARGET_MS)}"
+    )
+    startup = measure_startup()
+
+    def median_of(kind: str, phase: str) -> float:
+        return statistics.median(run[phase] for run in startup[kind])
+
+    bare, app = median_of("bare", "painted"), median_of("app", "painted")
+    ratio = app / bare
+    lines.append(
+        f"counter: start-up to the first interactive paint: esim-tui {app:.2f} s (catalogue of {TOTAL_PLANS:,} plans "
+        f"loaded and indexed), bare Textual app with the same widgets {bare:.2f} s: {ratio:.2f}x "
+        f"(medians of {len(startup['app'])} runs each)  target <= {STARTUP_RATIO_TARGET:g}x  {_verdict(ratio <= STARTUP_RATIO_TARGET)}"
+    )
+    imported, loaded = median_of("app", "imported"), median_of("app", "catalogue")
+    lines.append(
+        f"counter: start-up phases (from spawning the process): esim-tui imports done {imported:.2f} s, catalogue loaded "
+        f"and indexed {loaded:.2f} s, painted {app:.2f} s; bare Textual imports done {median_of('bare', 'imported'):.2f} s, "
+        f"painted {bare:.2f} s"
+    )
+    return lines
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--startup-child":
+        _startup_child(sys.argv[2])
+    else:
+        print("\n".join(run()))
