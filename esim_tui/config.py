@@ -56,6 +56,8 @@ class UiSettings(_Section):
     """The colour theme; switch at run time from the command palette."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Remap keys by binding id, e.g. {"buy" = "b"} (F1 shows the ids)."""
+    export_folder: Path = Path("~/esim-tui-exports")
+    """Where "export" offers to save a QR (PNG, SVG) and its install links; the agent may type another."""
 
 
 class BalanceSettings(_Section):

@@ -42,13 +42,29 @@ async def _follow(app, pilot) -> None:
     await pilot.press("escape")
 
 
+async def _desk(app, pilot) -> None:
+    """The eSIM Go sale installed and in use, then found at the desk by its ICCID's last digits."""
+    await _follow(app, pilot)
+    order = next(iter(app.orders.values()))
+    await settle(pilot, app)
+    await pilot.press("f2")
+    await settle(pilot, app)
+    await pilot.press(*order.iccid[-4:], "enter")
+    await settle(pilot, app)
+    await pilot.press("r")
+
+
+ESIMGO_SALE = (*"Japan", "enter", "down", "enter", "y")  # the second Japan plan is eSIM Go's
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await shoot("catalogue", tuple("jap"))
     await shoot("plans", (*"Japan", "enter"))
     await shoot("confirm", (*"Japan", "enter", "enter"))
     await shoot("delivery", (*"Japan", "enter", "enter", "y"), size=(110, 34))
-    await shoot("status", (*"Japan", "enter", "enter", "y"), after=_follow)
+    await shoot("status", ESIMGO_SALE, after=_follow)
+    await shoot("order", ESIMGO_SALE, after=_desk)
 
 
 if __name__ == "__main__":

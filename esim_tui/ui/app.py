@@ -10,23 +10,29 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from esim_tui.config import Settings
 from esim_tui.domain.errors import EsimTuiError
+from esim_tui.domain.money import Money, format_amount
 from esim_tui.domain.orders import Order, OrderStatus
 from esim_tui.domain.plans import Plan, Quote
 from esim_tui.services.catalogue import Catalogue, DestinationOffer
+from esim_tui.services.support import OrderFilter
 from esim_tui.services.following import Follower
 from esim_tui.ui.context import AppContext, build_context
 from esim_tui.services.wording import customer
 from esim_tui.ui.messages import CatalogueFailed, CatalogueLoaded
 from esim_tui.ui.paths import stylesheets
+from esim_tui.ui.screens.base import report_worker_failure
 from esim_tui.ui.screens.catalogue import CatalogueScreen
 from esim_tui.ui.screens.confirm import ConfirmScreen
 from esim_tui.ui.screens.delivery import DeliveryScreen
+from esim_tui.ui.screens.order_detail import OrderDetailScreen
 from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
+from esim_tui.ui.screens.orders import OrdersScreen
 from esim_tui.ui.screens.plans import PlansScreen
 from esim_tui.ui.themes import THEMES
 
@@ -39,7 +45,14 @@ class EsimApp(App):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("f1", "keys", "Keys", id="app.keys"),
+        Binding("f2", "switch_mode('orders')", "Orders", id="app.orders"),
+        Binding("f3", "switch_mode('sell')", "Sell", id="app.sell"),
     ]
+    DEFAULT_MODE = "sell"
+
+    #: The providers' balances for the header ("" until known); ``balance_low`` when one is below the threshold.
+    balance_line: reactive[str] = reactive("")
+    balance_low: reactive[bool] = reactive(False)
 
     def __init__(self, ctx: AppContext, *, follow: bool = True) -> None:
         super().__init__()
@@ -58,12 +71,16 @@ class EsimApp(App):
         if ctx.settings.ui.keymap:
             self.set_keymap(ctx.settings.ui.keymap)
         self.COMMANDS = App.COMMANDS | {SellCommands}
+        self.catalogue_screen = CatalogueScreen()
+        self.add_mode("sell", lambda: self.catalogue_screen)
+        self.add_mode("orders", OrdersScreen)
 
     # ------------------------------------------------------------ start and stop
 
-    def get_default_screen(self) -> Screen:
-        self.catalogue_screen = CatalogueScreen()
-        return self.catalogue_screen
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
+            return False  # hides F2 in Orders and F3 in Sell
+        return True
 
     def on_mount(self) -> None:
         self.sub_title = "SANDBOX" if self.on_sandbox else ""
@@ -89,8 +106,24 @@ class EsimApp(App):
             self.push_screen(DeliveryScreen(max(unseen, key=lambda o: o.created_at)))
         try:
             await self._load_catalogue(refresh=False)
+            await self._refresh_balances()
         finally:
             self.started.set()
+
+    def refresh_balances(self) -> None:
+        self.run_worker(self._refresh_balances(), group="balances", exclusive=True, exit_on_error=False)
+
+    async def _refresh_balances(self) -> None:
+        threshold = self.ctx.settings.balance.warn_below
+        parts, low = [], False
+        for name, balance in (await self.sales.balances()).items():
+            if isinstance(balance, Money):
+                low = low or balance.amount < threshold
+                parts.append(f"{name.display} {format_amount(balance.amount)} {balance.currency}")
+            elif isinstance(balance, EsimTuiError):
+                parts.append(f"{name.display} balance unknown")
+        self.balance_low = low
+        self.balance_line = ("LOW BALANCE · " if low else "") + " · ".join(parts)
 
     def load_catalogue(self, refresh: bool = False) -> None:
         self.run_worker(self._load_catalogue(refresh), group="catalogue", exclusive=True, exit_on_error=False)
@@ -105,33 +138,46 @@ class EsimApp(App):
         self.catalogue_screen.show_catalogue(CatalogueLoaded(load))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        message = error.message if isinstance(error, EsimTuiError) else f"Unexpected error: {type(error).__name__}. The order records are safe."
-        self.notify(message, title="Problem", severity="error", timeout=15, markup=False)
+        report_worker_failure(self, event)
 
     # ------------------------------------------------------------ the sale flow
 
     def open_plans(self, offer: DestinationOffer) -> None:
         self.push_screen(PlansScreen(offer))
 
-    def confirm_plan(self, plan: Plan) -> None:
-        self.push_screen(ConfirmScreen(plan, self.sales.mint_reference()))
+    def confirm_plan(self, plan: Plan, *, top_up_of: Order | None = None, follows: Order | None = None) -> None:
+        self.push_screen(ConfirmScreen(plan, self.sales.mint_reference(), top_up_of=top_up_of, follows=follows))
 
-    def place_order(self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str) -> None:
-        self._place(plan, quote, label, email, reference)
+    def place_order(
+        self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str, *, top_up_of: Order | None = None, follows: Order | None = None
+    ) -> None:
+        self._place(plan, quote, label, email, reference, top_up_of, follows)
 
     @work(group="sale", exit_on_error=False, description="Placing an order")
-    async def _place(self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str) -> None:
+    async def _place(
+        self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str, top_up_of: Order | None, follows: Order | None
+    ) -> None:
         try:
-            order = await self.sales.open_sale(plan, quote, label, email, reference)
+            order = await self.sales.open_sale(plan, quote, label, email, reference, top_up_of=top_up_of, follows=follows)
         except EsimTuiError:
-            self.back_to_catalogue()
+            self.back_to_start()
             raise
         order = await self.sales.place(order)
         self.order_changed(order)
-        self.back_to_catalogue()
+        self.refresh_balances()
+        parent = top_up_of or follows
+        if parent is not None and order.status in (OrderStatus.DELIVERED, OrderStatus.PENDING):
+            self.order_changed(await self.sales.note_top_up(self.orders.get(parent.id, parent), order))
+        if top_up_of is not None:
+            self.back_to(OrderDetailScreen)  # the desk sees the new bundle where it started
+            if order.status is OrderStatus.DELIVERED:
+                self.notify(f"{plan.name} was added to the eSIM of {customer(order)}.", title="Topped up", timeout=10, markup=False)
+            elif order.status is not OrderStatus.PENDING:
+                self.open_order(order)
+            return
+        self.back_to_start()
+        if follows is None and order.status is not OrderStatus.FAILED:
+            self.catalogue_screen.action_clear()  # the counter is ready for the next customer
         if order.status is OrderStatus.DELIVERED and order.activation_code:
             self.push_screen(DeliveryScreen(order))
         elif order.status is OrderStatus.PENDING:
@@ -151,16 +197,31 @@ class EsimApp(App):
         self.order_changed(await self.sales.mark_shown(order))
 
     def back_to_catalogue(self) -> None:
+        if self.current_mode != "sell":
+            self.switch_mode("sell")
         while len(self.screen_stack) > 1:
             self.pop_screen()
 
-    def new_sale_for(self, destination_key: str) -> None:
+    def back_to(self, kind: type[Screen]) -> None:
+        """Pop screens until one of ``kind`` is on top (or the first screen of the mode)."""
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, kind):
+            self.pop_screen()
+
+    def back_to_start(self) -> None:
+        """Back to the first screen of the current mode (the catalogue, or the order list)."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def new_sale_for(self, destination_key: str, *, follows: Order | None = None) -> None:
         self.back_to_catalogue()
         offer = self.catalogue.offer(destination_key) if self.catalogue else None
         if offer is None:
             self.notify("That destination is not in the catalogue right now.", severity="warning", markup=False)
         else:
-            self.open_plans(offer)
+            self.push_screen(PlansScreen(offer, follows=follows))
+
+    def open_order_detail(self, order: Order) -> None:
+        self.push_screen(OrderDetailScreen(self.orders.get(order.id, order)))
 
     def open_order(self, order: Order) -> None:
         order = self.orders.get(order.id, order)
@@ -181,10 +242,17 @@ class EsimApp(App):
         self.orders[order.id] = order
         self.follower.track(order)
         self.catalogue_screen.query_one("#status-panel").update_order(order, error)
+        for stack_screen in self._orders_screens():
+            stack_screen.order_changed(order, error)
         if before is not None and before.status is OrderStatus.PENDING and order.status is OrderStatus.DELIVERED:
             self.notify(f"The eSIM for {customer(order)} is ready. Select it under Orders in play and press Enter.", title="Delivered", timeout=15, markup=False)
         elif before is not None and before.status is not OrderStatus.FAILED and order.status is OrderStatus.FAILED:
             self.notify(f"The order for {customer(order)} failed: {order.failure.reason if order.failure else ''}", severity="error", timeout=15, markup=False)
+
+    def _orders_screens(self) -> list:
+        """Screens that show orders outside the sale flow (the order list and details), to keep them current."""
+        screens = [s for stack in self._screen_stacks.values() for s in stack]  # every mode's stack
+        return [s for s in screens if hasattr(s, "order_changed")]
 
     def _tick(self) -> None:
         due = [self.orders[i] for i in self.follower.due() if i in self.orders]
@@ -273,6 +341,16 @@ class SellCommands(Provider):
             commands += [
                 ("Copy the activation code", screen.action_copy_code, "To the clipboard (OSC 52)"),
                 ("Large QR on/off", screen.action_toggle_large, "Two cells per module: easier to scan on some terminals"),
+            ]
+        if isinstance(screen, OrdersScreen):
+            commands += [(f"Show: {f.label.lower()} orders", partial(screen.set_filter, f), "Filter the order list (F4 cycles)") for f in OrderFilter]
+        if isinstance(screen, OrderDetailScreen):
+            commands += [
+                ("Ask the provider now", screen.action_refresh, "Install state, bundles and data, fresh (r)"),
+                ("Show the QR again", screen.action_show_again, "While the eSIM is not installed (s)"),
+                ("Export the QR and install links", screen.action_export, "PNG, SVG and links to a folder (e)"),
+                ("Top up this eSIM", screen.action_top_up, "eSIM Go: compatible bundles; Octopus Cards: a new eSIM (t)"),
+                ("Refund the highlighted bundle", screen.action_refund, "eSIM Go, bundles not yet started (x)"),
             ]
         if app.on_sandbox and app.ctx.training is not None:
             run = lambda *a: app.run_worker(app.train(*a), group="training", exit_on_error=False)  # noqa: E731

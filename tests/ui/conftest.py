@@ -7,11 +7,12 @@ import itertools
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from textual.widgets import Input
 
 from esim_tui.config import load_settings
-from esim_tui.sandbox.app import Sandbox
+from esim_tui.sandbox.app import IN_PROCESS_URL, Sandbox, sandbox_transport
 from esim_tui.store.orders import OrderStore
 from esim_tui.ui.app import EsimApp
 from esim_tui.ui.context import build_context
@@ -60,3 +61,28 @@ async def sell_japan(pilot, app: EsimApp) -> None:
     await to_confirmation(pilot, app)
     await pilot.press("y")
     await settle(pilot, app)
+
+
+async def sell_esimgo_japan(pilot, app: EsimApp) -> None:
+    """The same sale with the second plan for Japan: eSIM Go's 1 GB / 7 days."""
+    await settle(pilot, app)
+    await pilot.press(*"Japan", "enter", "down", "enter")
+    await settle(pilot, app)
+    await pilot.press("y")
+    await settle(pilot, app)
+
+
+async def sandbox_request(sandbox: Sandbox, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> dict:
+    async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
+        response = await c.request(method, path, json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+async def ledger(sandbox: Sandbox, provider: str = "octopus") -> list[dict]:
+    """The provider's charges as the sandbox booked them."""
+    return (await sandbox_request(sandbox, "GET", "/_sandbox/ledger"))[provider]["charges"]
+
+
+async def sandbox_post(sandbox: Sandbox, path: str, body: dict | None = None) -> dict:
+    return await sandbox_request(sandbox, "POST", path, body or {})

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from esim_tui.domain.orders import OrderStatus
-from esim_tui.sandbox.app import IN_PROCESS_URL, sandbox_transport
 from esim_tui.ui.screens.catalogue import CatalogueScreen
 from esim_tui.ui.screens.confirm import ConfirmScreen
 from esim_tui.ui.screens.delivery import DeliveryScreen
@@ -14,20 +12,9 @@ from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
 from esim_tui.ui.screens.plans import PlansScreen
 from esim_tui.ui.widgets.offer_table import OfferTable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import make_app, sell_japan, settle, to_confirmation
+from tests.ui.conftest import ledger, make_app, sandbox_post, sandbox_request, sell_japan, settle, to_confirmation
 
 pytestmark = pytest.mark.anyio
-
-
-async def ledger(sandbox):
-    async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
-        return (await c.get("/_sandbox/ledger")).json()["octopus"]["charges"]
-
-
-async def sandbox_post(sandbox, path, body=None):
-    async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
-        response = await c.post(path, json=body or {})
-        assert response.status_code == 200, response.text
 
 
 async def test_japan_enter_enter_y_sells_one_esim_and_shows_its_code(tmp_path):
@@ -125,7 +112,9 @@ async def test_a_failed_order_explains_the_refund_and_offers_other_plans(tmp_pat
         text = str(app.screen.query_one("#outcome-text").render())
         assert "no longer available" in text and "refunded" in text
         alternatives = app.screen.query_one("#alternatives", OfferTable)
-        assert len(alternatives.rows) == 2 and all(p.plan_id != "5511" for p in alternatives.rows)
+        japan = app.catalogue.offer(app.screen.order.plan.destination.key)
+        others = {p.key for p in japan.plans} - {app.screen.order.plan.key}
+        assert {p.key for p in alternatives.rows} == others and {p.provider.value for p in alternatives.rows} == {"octopus", "esimgo"}
         assert [c["refunded"] for c in await ledger(sandbox)] == [True]
 
 
@@ -144,3 +133,31 @@ async def test_training_commands_install_and_use_data_and_the_panel_follows(tmp_
         app.order_changed(result.order)
         assert app.ctx.store.get(order.id).activation_status.value == "ACTIVE"
         assert app.ctx.store.get(order.id).activation_code == order.activation_code  # kept after install
+
+
+async def test_the_customer_email_goes_to_octopus_for_its_receipt(tmp_path):
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_confirmation(pilot, app)
+        app.screen.query_one("#customer-email").value = "ana@example.com"
+        await pilot.press("y")
+        await settle(pilot, app)
+        order = next(iter(app.orders.values()))
+        assert [c.detail for c in order.history if c.event == "RECEIPT E-MAILED"] == ["ana@example.com"]
+        on_file = await sandbox_request(sandbox, "GET", f"/api/v1/esim/orders/{order.provider_order_id}", headers={"Authorization": "Bearer sandbox"})
+        assert on_file["data"]["notification_email"] == "ana@example.com"
+
+
+async def test_a_refused_customer_email_is_noted_and_the_sale_stands(tmp_path):
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_confirmation(pilot, app)
+        app.screen.query_one("#customer-email").value = "not an address"
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DeliveryScreen)
+        order = next(iter(app.orders.values()))
+        assert order.status is OrderStatus.DELIVERED
+        assert [c.event for c in order.history if c.event.startswith("RECEIPT")] == ["RECEIPT NOT SENT"]

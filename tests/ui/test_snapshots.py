@@ -8,7 +8,7 @@ import pytest
 
 from esim_tui.domain.errors import ProviderUnreachable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import make_app, sell_japan, settle, to_confirmation
+from tests.ui.conftest import make_app, sell_esimgo_japan, sell_japan, settle, to_confirmation
 
 
 def _post(sandbox, path, body):
@@ -34,6 +34,11 @@ def _typed(*keys):
         await settle(pilot, pilot.app)
 
     return run
+
+
+def test_catalogue_at_start(snap_compare, tmp_path):
+    """The destination search has focus; every destination with its plan count, lowest price, providers."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_ready)
 
 
 def test_catalogue_filtered(snap_compare, tmp_path):
@@ -119,17 +124,18 @@ def test_failed_order_with_alternatives(snap_compare, tmp_path):
 
 
 def test_status_panel_following_orders(snap_compare, tmp_path):
-    """Back at the catalogue: the sold eSIM in the live status panel, installed and in use."""
+    """Back at the catalogue: the sold eSIM Go eSIM in the live status panel, installed, its data falling."""
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await sell_japan(pilot, app)
+        await sell_esimgo_japan(pilot, app)
         await app.train("install")
         await app.train("usage", 250_000_000)
         order = app.target_order()
         app.order_changed((await app.follower.poll(order)).order)
         await pilot.press("escape")
+        app.clear_notifications()  # the training toasts would cover the panel
         await settle(pilot, app)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run)
@@ -141,3 +147,13 @@ def test_themes(snap_compare, tmp_path, theme):
     app = make_app(tmp_path)
     app.theme = theme
     assert snap_compare(app, terminal_size=(100, 30), run_before=_typed(*"Japan", "enter"))
+
+
+def test_key_panel(snap_compare, tmp_path):
+    """F1: every key of the screen and the app, with its binding."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(110, 30), run_before=_typed("f1"))
+
+
+def test_command_palette_on_the_sandbox(snap_compare, tmp_path):
+    """ctrl+p on the catalogue: the sell commands, the themes and the sandbox's training controls."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(110, 30), run_before=_typed("ctrl+p"))

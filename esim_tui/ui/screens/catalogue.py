@@ -30,7 +30,7 @@ COLUMNS = (
     Column("Code", 9),
     Column("Plans", 6, "right"),
     Column("From", 12, "right"),
-    Column("Providers", 20),
+    Column("Providers", 22),
 )
 
 
@@ -48,7 +48,7 @@ class CatalogueScreen(Screen):
         Binding("up", "move(-1)", "Previous", show=False, id="catalogue.up"),
         Binding("pagedown", "page(1)", show=False, id="catalogue.page_down"),
         Binding("pageup", "page(-1)", show=False, id="catalogue.page_up"),
-        Binding("enter", "open", "Plans", id="catalogue.open"),
+        Binding("enter", "open", "Plans", id="catalogue.open", priority=True),
         Binding("ctrl+r", "refresh", "Refresh catalogue", id="catalogue.refresh"),
         Binding("escape", "clear", "Clear search", id="catalogue.clear"),
     ]
@@ -62,7 +62,7 @@ class CatalogueScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield TopBar("Sell")
+        yield TopBar()
         yield Input(placeholder="Where is the customer going? Country, code (JP, JPN), region or 'global'", id="search")
         with Vertical(id="destinations-box"):
             yield OfferTable(COLUMNS, _row, empty_text=LOADING, id="destinations")

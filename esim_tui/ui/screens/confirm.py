@@ -12,27 +12,31 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
 
+from esim_tui.ui.screens.base import ShowsWorkerFailures
 from esim_tui.domain.errors import ProviderError
 from esim_tui.domain.money import format_amount
+from esim_tui.domain.orders import Order
 from esim_tui.domain.plans import Plan, Quote
-from esim_tui.services.wording import plan_summary
+from esim_tui.services.wording import customer, plan_summary
 from esim_tui.ui.widgets.top_bar import TopBar
 
 if TYPE_CHECKING:
     from esim_tui.ui.app import EsimApp
 
 
-class ConfirmScreen(Screen):
+class ConfirmScreen(ShowsWorkerFailures, Screen):
     BINDING_GROUP_TITLE = "Confirm"
     BINDINGS = [
         Binding("y", "buy", "Buy", id="confirm.buy"),
         Binding("escape", "back", "Back", id="confirm.back"),
     ]
 
-    def __init__(self, plan: Plan, client_reference: str) -> None:
+    def __init__(self, plan: Plan, client_reference: str, *, top_up_of: Order | None = None, follows: Order | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.client_reference = client_reference
+        self.top_up_of = top_up_of  # the plan goes onto this order's eSIM
+        self.follows = follows  # a new eSIM for this earlier sale's customer
         self.quote: Quote | None = None
         self.placing = False
 
@@ -42,11 +46,12 @@ class ConfirmScreen(Screen):
 
     def compose(self) -> ComposeResult:
         plan = self.plan
-        yield TopBar("Sell")
+        yield TopBar()
         with Vertical(id="confirm-box"):
-            yield Static("Confirm the sale", classes="screen-title", markup=False)
+            yield Static(self._title(), classes="screen-title", markup=False)
             with Grid(id="confirm-facts"):
                 for label, value, ident in (
+                    *self._linked_facts(),
                     ("Plan", plan.name, None),
                     ("Provider", plan.provider.display, None),
                     ("Destination", plan.destination.label, None),
@@ -57,8 +62,9 @@ class ConfirmScreen(Screen):
                 ):
                     yield Label(label, classes="fact-label", markup=False)
                     yield Static(value, classes="fact-value", id=ident, markup=False)
-            yield Input(placeholder="Customer name or booking reference (optional)", id="customer-label", max_length=120)
-            yield Input(placeholder="Customer e-mail (optional)", id="customer-email", max_length=254)
+            parent = self.top_up_of or self.follows
+            yield Input(parent.customer_label if parent else "", placeholder="Customer name or booking reference (optional)", id="customer-label", max_length=120)
+            yield Input(parent.customer_email if parent else "", placeholder="Customer e-mail (optional)", id="customer-email", max_length=254)
             with Horizontal(id="confirm-buttons"):
                 yield Button("Buy (y)", id="buy", variant="success")
                 yield Button("Back (Esc)", id="back")
@@ -66,6 +72,18 @@ class ConfirmScreen(Screen):
                 yield LoadingIndicator()
                 yield Static(f"Placing the order with {plan.provider.display}… Do not sell it again.", markup=False)
         yield Footer()
+
+    def _title(self) -> str:
+        if self.top_up_of is not None:
+            return f"Confirm the top-up for {customer(self.top_up_of)}"
+        return "Confirm the sale"
+
+    def _linked_facts(self) -> tuple[tuple[str, str, str | None], ...]:
+        if self.top_up_of is not None:
+            return (("Adds to eSIM", f"ICCID {self.top_up_of.iccid}", "linked"),)
+        if self.follows is not None:
+            return (("New eSIM for", f"{customer(self.follows)} (order {self.follows.id})", "linked"),)
+        return ()
 
     def on_mount(self) -> None:
         self.query_one("#placing").display = False
@@ -97,7 +115,8 @@ class ConfirmScreen(Screen):
         if self.placing:
             return
         if self.quote is not None and not self.quote.valid:
-            self.notify("The price changed since the catalogue was loaded. Go back and choose again.", severity="warning", markup=False)
+            reason = self.quote.note or "The price changed since the catalogue was loaded."
+            self.notify(f"{reason} Go back and choose again.", severity="warning", markup=False)
             return
         self.placing = True
         for widget in ("#confirm-buttons", "#customer-label", "#customer-email"):
@@ -109,6 +128,8 @@ class ConfirmScreen(Screen):
             self.query_one("#customer-label", Input).value,
             self.query_one("#customer-email", Input).value,
             self.client_reference,
+            top_up_of=self.top_up_of,
+            follows=self.follows,
         )
 
     @on(Button.Pressed, "#back")

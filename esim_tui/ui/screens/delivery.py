@@ -16,6 +16,7 @@ from textual.widgets import Footer, Label, Static
 
 from esim_tui.domain.orders import Order
 from esim_tui.services.wording import customer, order_state, plan_summary
+from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.widgets.qr_code import QrCode
 from esim_tui.ui.widgets.top_bar import TopBar
 
@@ -28,6 +29,7 @@ class DeliveryScreen(Screen):
     BINDINGS = [
         Binding("c", "copy_code", "Copy code", id="delivery.copy"),
         Binding("l", "toggle_large", "Large QR", id="delivery.large"),
+        Binding("e", "export", "Export", id="delivery.export"),
         Binding("escape", "done", "Done", id="delivery.done"),
         Binding("n", "new_sale", "New sale", id="delivery.new_sale"),
     ]
@@ -43,7 +45,7 @@ class DeliveryScreen(Screen):
     def compose(self) -> ComposeResult:
         order = self.order
         code = order.activation
-        yield TopBar("Sell")
+        yield TopBar()
         yield Static(
             f"eSIM for {customer(order)} · {order.plan.destination.name} {plan_summary(order.plan)} · {order_state(order)}",
             id="delivery-title",
@@ -89,12 +91,18 @@ class DeliveryScreen(Screen):
         else:
             self.notify("This order has no activation code to copy.", severity="warning", markup=False)
 
+    def action_export(self) -> None:
+        if self.order.activation_code is None or self.order.is_installed:
+            self.notify("Nothing to export: this eSIM has no unused activation code.", severity="warning", markup=False)
+            return
+        self.app.push_screen(ExportScreen(self.order, self.esim_app.ctx.settings.ui.export_folder))
+
     def action_toggle_large(self) -> None:
         for qr in self.query(QrCode):
             qr.form = "compact" if qr.form == "large" else "large"
 
     def action_done(self) -> None:
-        self.esim_app.back_to_catalogue()
+        self.app.pop_screen()
 
     def action_new_sale(self) -> None:
         self.esim_app.new_sale_for(self.order.plan.destination.key)

@@ -65,7 +65,7 @@ class OrderOutcomeScreen(Screen):
 
     def compose(self) -> ComposeResult:
         order = self.order
-        yield TopBar("Sell")
+        yield TopBar()
         with Vertical(id="outcome-box"):
             yield Static(f"{order_state(order)}: {customer(order)} · {order.plan.name} ({plan_summary(order.plan)})", classes="screen-title", markup=False)
             yield Static(explain(order), id="outcome-text", markup=False)
@@ -85,7 +85,7 @@ class OrderOutcomeScreen(Screen):
         self.esim_app.confirm_plan(event.row)
 
     def action_done(self) -> None:
-        self.esim_app.back_to_catalogue()
+        self.app.pop_screen()
 
     def action_new_sale(self) -> None:
         self.esim_app.new_sale_for(self.order.plan.destination.key)

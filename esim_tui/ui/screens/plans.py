@@ -13,8 +13,10 @@ from textual.widgets import Footer, Static
 
 from esim_tui.domain import destinations
 from esim_tui.domain.money import format_amount
+from esim_tui.domain.orders import Order
 from esim_tui.domain.plans import Plan
 from esim_tui.services.catalogue import DestinationOffer
+from esim_tui.services.wording import customer
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.top_bar import TopBar
 
@@ -88,20 +90,27 @@ class PlansScreen(Screen):
         Binding("v", "sort('validity')", "Sort by validity", id="plans.sort_validity"),
     ]
 
-    def __init__(self, offer: DestinationOffer) -> None:
+    def __init__(self, offer: DestinationOffer, *, follows: Order | None = None) -> None:
         super().__init__()
         self.offer = offer
+        self.follows = follows  # a new eSIM for this earlier sale's customer
         self.sort_key = "price"
+
+    def title_line(self) -> str:
+        d = self.offer.destination
+        providers = ", ".join(p.display for p in self.offer.providers)
+        line = f"{d.label} · {self.offer.plan_count} plans from {providers}"
+        if self.follows is not None:
+            line += f" · a new eSIM for {customer(self.follows)}"
+        return line
 
     @property
     def esim_app(self) -> EsimApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        d = self.offer.destination
-        providers = ", ".join(p.display for p in self.offer.providers)
-        yield TopBar("Sell")
-        yield Static(f"{d.label} · {self.offer.plan_count} plans from {providers}", id="plans-title", markup=False)
+        yield TopBar()
+        yield Static(self.title_line(), id="plans-title", markup=False)
         with Horizontal(id="plans-body"):
             yield OfferTable(COLUMNS, _row, empty_text="This destination has no plans on sale.", id="plans")
             with VerticalScroll(id="plan-detail-box"):
@@ -128,4 +137,7 @@ class PlansScreen(Screen):
 
     @on(OfferTable.Chosen, "#plans")
     def _chosen(self, event: OfferTable.Chosen) -> None:
-        self.esim_app.confirm_plan(event.row)
+        self.choose(event.row)
+
+    def choose(self, plan: Plan) -> None:
+        self.esim_app.confirm_plan(plan, follows=self.follows)

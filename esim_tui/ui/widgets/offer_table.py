@@ -47,6 +47,16 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"offer-table--header", "offer-table--cursor", "offer-table--row", "offer-table--empty"}
 
+    # Columns fit the width, so the table never scrolls sideways. Without this, a vertical scrollbar
+    # that appears after the first rows narrows the view below the virtual width, and a horizontal
+    # scrollbar covers the last row (a race that made the start-up snapshot flaky).
+    DEFAULT_CSS = """
+    OfferTable {
+        overflow-x: hidden;
+        overflow-y: auto;
+    }
+    """
+
     cursor: reactive[int] = reactive(0, always_update=True)
 
     class _RowMessage(Message):
@@ -91,10 +101,10 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
         self.virtual_size = Size(self._table_width(), len(rows) + 1)
         index = 0
         if keep is not None:
-            for i, row in enumerate(rows):
-                if row is keep or row == keep:
-                    index = i
-                    break
+            try:
+                index = rows.index(keep)  # C speed: the order list may hold 100,000 rows
+            except ValueError:
+                index = 0
         self.cursor = index
         self.refresh()
 

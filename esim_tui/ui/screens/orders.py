@@ -1,0 +1,164 @@
+"""Support, the order list (Orders mode, F2 from anywhere): every order, newest first, searched as the
+desk types (ICCID or its last digits, client reference, customer, e-mail, provider order id,
+destination, date) and filtered by state. Enter opens the order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from esim_tui.ui.screens.base import ShowsWorkerFailures
+from esim_tui.domain.orders import Order
+from esim_tui.services.support import OrderFilter, OrderFinder
+from esim_tui.ui.widgets.offer_table import Column, OfferTable
+from esim_tui.ui.widgets.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from esim_tui.ui.app import EsimApp
+
+LOADING = "Reading the order records…"
+
+COLUMNS = (
+    Column("Sold", 12),
+    Column("Customer", 18),
+    Column("Destination", 16, flex=True),
+    Column("Plan", 14),
+    Column("State", 24),
+    Column("ICCID", 8),
+    Column("Provider", 13),
+)
+
+FILTERS = tuple(OrderFilter)
+
+
+class OrdersScreen(ShowsWorkerFailures, Screen):
+    BINDING_GROUP_TITLE = "Orders"
+    BINDINGS = [
+        Binding("down", "move(1)", "Next", show=False, id="orders.down"),
+        Binding("up", "move(-1)", "Previous", show=False, id="orders.up"),
+        Binding("pagedown", "page(1)", show=False, id="orders.page_down"),
+        Binding("pageup", "page(-1)", show=False, id="orders.page_up"),
+        Binding("enter", "open", "Open", id="orders.open", priority=True),
+        Binding("f4", "next_filter(1)", "Filter", id="orders.filter"),
+        Binding("shift+f4", "next_filter(-1)", "Previous filter", show=False, id="orders.filter_back"),
+        Binding("escape", "clear", "Clear search", id="orders.clear"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finder: OrderFinder | None = None
+        self.filter = OrderFilter.ALL
+
+    @property
+    def esim_app(self) -> EsimApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        yield Input(placeholder="Find an order: last digits of the ICCID, reference, customer, e-mail, destination, date", id="order-search")
+        yield Static("", id="order-filters")
+        yield OfferTable(COLUMNS, self._cells, empty_text=LOADING, id="order-list")
+        yield Static("", id="order-count", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#order-search", Input).focus()
+        self._show_filters()
+        self.load()
+
+    @property
+    def table(self) -> OfferTable:
+        return self.query_one("#order-list", OfferTable)
+
+    @work(exclusive=True, group="order-list", thread=True, exit_on_error=False, description="Reading the order records")
+    def load(self) -> None:
+        # A thread: reading years of archives must not freeze the screen.
+        finder = OrderFinder.load(self.esim_app.sales.store)
+        self.app.call_from_thread(self._loaded, finder)
+
+    def _loaded(self, finder: OrderFinder) -> None:
+        self.finder = finder
+        self._search()
+
+    # ------------------------------------------------------------ searching
+
+    def _cells(self, row) -> tuple[str, ...]:
+        return row.cells
+
+    @on(Input.Changed, "#order-search")
+    def _typed(self) -> None:
+        self._search()
+
+    def _search(self) -> None:
+        if self.finder is None:
+            return
+        text = self.query_one("#order-search", Input).value
+        rows = self.finder.search(text, self.filter)
+        self.table.empty_text = "No order matches." if (text or self.filter is not OrderFilter.ALL) else "No orders yet. Sales appear here."
+        self.table.set_rows(rows, keep=self.table.highlighted)
+        total = len(self.finder)
+        self.query_one("#order-count", Static).update(f"{len(rows):,} of {total:,} orders")
+
+    def _show_filters(self) -> None:
+        line = Text("Show (F4): ", style="dim")
+        for f in FILTERS:
+            line.append(f.label, style="reverse bold" if f is self.filter else "")
+            line.append("  ")
+        self.query_one("#order-filters", Static).update(line)
+
+    def action_next_filter(self, step: int) -> None:
+        self.filter = FILTERS[(FILTERS.index(self.filter) + step) % len(FILTERS)]
+        self._show_filters()
+        self._search()
+
+    def set_filter(self, value: OrderFilter) -> None:
+        self.filter = value
+        self._show_filters()
+        self._search()
+
+    # ------------------------------------------------------------ keeping up with changes
+
+    def order_changed(self, order: Order, error: str | None = None) -> None:
+        if self.finder is not None:
+            self.finder.update(order)
+            self._search()
+
+    # ------------------------------------------------------------ actions
+
+    def action_move(self, step: int) -> None:
+        self.table.action_cursor(step)
+
+    def action_page(self, direction: int) -> None:
+        self.table.action_page(direction)
+
+    def action_open(self) -> None:
+        row = self.table.highlighted
+        if row is not None:
+            self.open_row(row)
+
+    @on(Input.Submitted, "#order-search")
+    def _submitted(self) -> None:
+        self.action_open()
+
+    @on(OfferTable.Chosen, "#order-list")
+    def _chosen(self, event: OfferTable.Chosen) -> None:
+        self.open_row(event.row)
+
+    @work(exclusive=True, group="open-order", exit_on_error=False, description="Opening an order")
+    async def open_row(self, row) -> None:
+        order = await self.esim_app.sales.order(row.id)
+        if order is None:
+            self.notify("That order is no longer in the records.", severity="warning", markup=False)
+            return
+        self.esim_app.open_order_detail(order)
+
+    def action_clear(self) -> None:
+        search = self.query_one("#order-search", Input)
+        search.value = ""
+        search.focus()

@@ -1,0 +1,186 @@
+"""What the support desk's screens look like, in each of their states (fixed data, fixed time)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from esim_tui.domain.errors import ProviderTimeout
+from esim_tui.services import support
+from tests.conftest import make_sandbox
+from tests.ui.conftest import make_app, sandbox_post, sell_esimgo_japan, sell_japan, settle
+
+SIZE = (110, 32)
+
+
+async def _to_detail(pilot, app, sandbox, *, used_bytes: int = 0) -> None:
+    """Sell eSIM Go Japan, the customer installs it (and uses data), F2, find it, open, refresh."""
+    await sell_esimgo_japan(pilot, app)
+    sold = next(iter(app.orders.values()))
+    await pilot.press("escape")
+    await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/install")
+    if used_bytes:
+        await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/usage", {"bytes": used_bytes})
+    await pilot.press("f2")
+    await settle(pilot, app)
+    await pilot.press(*sold.iccid[-4:], "enter")
+    await settle(pilot, app)
+    await pilot.press("r")
+    await settle(pilot, app)
+
+
+def test_orders_list(snap_compare, tmp_path):
+    """F2: every order newest first with its state, ICCID tail and provider; the filters above."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await sell_japan(pilot, app)
+        await pilot.press("escape")
+        await sell_esimgo_japan(pilot, app)
+        await pilot.press("escape", "f2")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_orders_list_empty(snap_compare, tmp_path):
+    """No sale yet: the list says where sales will appear."""
+
+    async def run(pilot):
+        await settle(pilot, pilot.app)
+        await pilot.press("f2")
+        await settle(pilot, pilot.app)
+
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=run)
+
+
+def test_orders_list_loading(snap_compare, tmp_path, monkeypatch):
+    """While years of records are read, the list says so (the screen stays usable)."""
+    gate = threading.Event()
+    real_load = support.OrderFinder.load
+
+    def slow_load(store):
+        gate.wait(10)
+        return real_load(store)
+
+    monkeypatch.setattr(support.OrderFinder, "load", staticmethod(slow_load))
+
+    async def run(pilot):
+        await settle(pilot, pilot.app)
+        await pilot.press("f2")
+        await pilot.pause()
+
+    try:
+        assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=run)
+    finally:
+        gate.set()
+
+
+def test_order_detail_with_data_used(snap_compare, tmp_path):
+    """One order: facts, the bundle with data used and left, and the timeline."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await _to_detail(pilot, app, sandbox, used_bytes=250_000_000)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_order_detail_when_the_provider_does_not_answer(snap_compare, tmp_path):
+    """A refresh that fails says so on the detail; nothing else changes."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await _to_detail(pilot, app, sandbox)
+        provider = app.sales.providers[app.screen.order.provider]
+
+        async def timeout(order):
+            raise ProviderTimeout(provider.name)
+
+        provider.esim_status = timeout
+        await pilot.press("r")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_top_up_plans(snap_compare, tmp_path):
+    """t on an eSIM Go eSIM: only the plans that fit it, cheapest first."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await _to_detail(pilot, app, sandbox)
+        await pilot.press("t")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_top_up_checking(snap_compare, tmp_path):
+    """While the provider says which plans fit, the list says it is asking."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    gate = asyncio.Event()
+
+    async def run(pilot):
+        await _to_detail(pilot, app, sandbox)
+
+        async def slow(order):
+            await gate.wait()
+            return ()
+
+        app.sales.top_up_plans = slow
+        await pilot.press("t")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+    gate.set()
+
+
+def test_refund_refused_for_a_started_bundle(snap_compare, tmp_path):
+    """x on a bundle in use: why it cannot be refunded, and nothing to confirm."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await _to_detail(pilot, app, sandbox, used_bytes=1_000_000)
+        await pilot.press("x")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_refund_of_an_unstarted_bundle(snap_compare, tmp_path):
+    """x on a bundle never started: what would go back to the balance; y to refund."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+
+    async def run(pilot):
+        await sell_esimgo_japan(pilot, app)  # delivered, not installed: its bundle has not started
+        await pilot.press("escape", "f2")
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        await pilot.press("r")
+        await settle(pilot, app)
+        await pilot.press("x")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_export_dialog(snap_compare, tmp_path):
+    """e: the folder to export to, prefilled from the config, with the privacy warning."""
+    app = make_app(tmp_path)
+    app.ctx.settings.ui.export_folder = tmp_path.__class__("/srv/shop/esim-exports")
+
+    async def run(pilot):
+        await sell_japan(pilot, app)
+        await pilot.press("e")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
