@@ -170,6 +170,8 @@ class EsimApp(App):
             self.order_changed(await self.sales.note_top_up(self.orders.get(parent.id, parent), order))
         if top_up_of is not None:
             self.back_to(OrderDetailScreen)  # the desk sees the new bundle where it started
+            if isinstance(self.screen, OrderDetailScreen):
+                self.screen.action_refresh()  # ask now, so the new bundle is listed
             if order.status is OrderStatus.DELIVERED:
                 self.notify(f"{plan.name} was added to the eSIM of {customer(order)}.", title="Topped up", timeout=10, markup=False)
             elif order.status is not OrderStatus.PENDING:
