@@ -70,7 +70,8 @@ class EsimApp(App):
         self.theme = ctx.settings.ui.theme
         if ctx.settings.ui.keymap:
             self.set_keymap(ctx.settings.ui.keymap)
-        self.COMMANDS = App.COMMANDS | {SellCommands}
+        # One provider, so the palette lists commands in a fixed order (providers race otherwise).
+        self.COMMANDS = {SellCommands}
         self.catalogue_screen = CatalogueScreen()
         self.add_mode("sell", lambda: self.catalogue_screen)
         self.add_mode("orders", OrdersScreen)
@@ -328,7 +329,7 @@ def _duration(seconds: int) -> str:
 
 
 class SellCommands(Provider):
-    """Commands that fit the current screen, plus the sandbox's training controls."""
+    """Commands that fit the current screen, the sandbox's training controls, then Textual's own."""
 
     def _commands(self) -> list[tuple[str, object, str]]:
         app: EsimApp = self.app  # type: ignore[assignment]
@@ -364,6 +365,7 @@ class SellCommands(Provider):
                 ("Training: a day passes", partial(run, "time", 86400), "Sandbox: simulated time moves on"),
                 ("Training: a week passes", partial(run, "time", 7 * 86400), "Sandbox: simulated time moves on"),
             ]
+        commands += [(c.title, c.callback, c.help) for c in app.get_system_commands(screen)]
         return commands
 
     async def discover(self) -> Hits:
