@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import gc
+from collections.abc import Awaitable, Iterable
 from functools import partial
 
 from textual import work
@@ -12,6 +13,7 @@ from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.worker import Worker
 
 from esim_tui.config import Settings
@@ -20,21 +22,17 @@ from esim_tui.domain.money import Money, format_amount
 from esim_tui.domain.orders import Order, OrderStatus
 from esim_tui.domain.plans import Plan, Quote
 from esim_tui.services.catalogue import Catalogue, DestinationOffer
-from esim_tui.services.support import OrderFilter
 from esim_tui.services.following import Follower
-from esim_tui.ui.context import AppContext, build_context
+from esim_tui.services.ordering import CatalogueLoad
 from esim_tui.services.wording import customer
+from esim_tui.ui.context import AppContext, build_context
 from esim_tui.ui.messages import CatalogueFailed, CatalogueLoaded
 from esim_tui.ui.paths import stylesheets
 from esim_tui.ui.screens.base import report_worker_failure
 from esim_tui.ui.screens.catalogue import CatalogueScreen
-from esim_tui.ui.screens.confirm import ConfirmScreen
-from esim_tui.ui.screens.delivery import DeliveryScreen
-from esim_tui.ui.screens.order_detail import OrderDetailScreen
-from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
-from esim_tui.ui.screens.orders import OrdersScreen
-from esim_tui.ui.screens.plans import PlansScreen
 from esim_tui.ui.themes import THEMES
+
+# The other screens are imported where they are first opened: the counter's start only needs the catalogue.
 
 POLL_TICK = 1.0  # seconds between looks at which order is due; each provider's schedule decides the rest
 
@@ -74,7 +72,9 @@ class EsimApp(App):
         self.COMMANDS = {SellCommands}
         self.catalogue_screen = CatalogueScreen()
         self.add_mode("sell", lambda: self.catalogue_screen)
-        self.add_mode("orders", OrdersScreen)
+        self.add_mode("orders", _orders_screen)
+        #: (order, error) each time an order changes: the order list and details subscribe.
+        self.order_updates: Signal[tuple[Order, str | None]] = Signal(self, "order-updates")
 
     # ------------------------------------------------------------ start and stop
 
@@ -94,19 +94,26 @@ class EsimApp(App):
 
     @work(exclusive=True, group="startup", exit_on_error=False, description="Settling earlier sales, loading the catalogue")
     async def startup(self) -> None:
-        # Before new sales: settle every sale whose outcome we never learnt.
-        for order in await self.sales.reconcile():
-            self.order_changed(order)
-        for order in await self.sales.in_play():
-            self.orders[order.id] = order
-            self.follower.track(order)
+        # The catalogue is fetched while earlier sales are settled; it is shown only after them.
+        catalogue = asyncio.ensure_future(self.sales.load_catalogue(refresh=False))
+        try:
+            # Before new sales: settle every sale whose outcome we never learnt.
+            for order in await self.sales.reconcile():
+                self.order_changed(order)
+            for order in await self.sales.in_play():
+                self.orders[order.id] = order
+                self.follower.track(order)
+        except BaseException:
+            catalogue.cancel()
+            self.started.set()
+            raise
         self.catalogue_screen.query_one("#status-panel").show(list(self.orders.values()))
         unseen = [o for o in self.orders.values() if o.status is OrderStatus.DELIVERED and o.activation_code and o.shown_at is None and not o.is_installed]
         if unseen:
             self.notify(f"{len(unseen)} delivered eSIM(s) were never shown; showing the newest now.", severity="warning", timeout=10, markup=False)
-            self.push_screen(DeliveryScreen(max(unseen, key=lambda o: o.created_at)))
+            self.open_order(max(unseen, key=lambda o: o.created_at))
         try:
-            await self._load_catalogue(refresh=False)
+            await self._load_catalogue(catalogue)
             await self._refresh_balances()
         finally:
             self.started.set()
@@ -127,11 +134,11 @@ class EsimApp(App):
         self.balance_line = ("LOW BALANCE · " if low else "") + " · ".join(parts)
 
     def load_catalogue(self, refresh: bool = False) -> None:
-        self.run_worker(self._load_catalogue(refresh), group="catalogue", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_catalogue(self.sales.load_catalogue(refresh=refresh)), group="catalogue", exclusive=True, exit_on_error=False)
 
-    async def _load_catalogue(self, refresh: bool) -> None:
+    async def _load_catalogue(self, loading: Awaitable[CatalogueLoad]) -> None:
         try:
-            load = await self.sales.load_catalogue(refresh=refresh)
+            load = await loading
         except EsimTuiError as exc:
             self.catalogue_screen.show_failure(CatalogueFailed(exc.message))
             return
@@ -144,9 +151,13 @@ class EsimApp(App):
     # ------------------------------------------------------------ the sale flow
 
     def open_plans(self, offer: DestinationOffer) -> None:
+        from esim_tui.ui.screens.plans import PlansScreen
+
         self.push_screen(PlansScreen(offer))
 
     def confirm_plan(self, plan: Plan, *, top_up_of: Order | None = None, follows: Order | None = None) -> None:
+        from esim_tui.ui.screens.confirm import ConfirmScreen
+
         self.push_screen(ConfirmScreen(plan, self.sales.mint_reference(), top_up_of=top_up_of, follows=follows))
 
     def place_order(
@@ -158,6 +169,9 @@ class EsimApp(App):
     async def _place(
         self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str, top_up_of: Order | None, follows: Order | None
     ) -> None:
+        from esim_tui.ui.screens.delivery import DeliveryScreen
+        from esim_tui.ui.screens.order_detail import OrderDetailScreen
+
         try:
             order = await self.sales.open_sale(plan, quote, label, email, reference, top_up_of=top_up_of, follows=follows)
         except EsimTuiError:
@@ -216,6 +230,8 @@ class EsimApp(App):
             self.pop_screen()
 
     def new_sale_for(self, destination_key: str, *, follows: Order | None = None) -> None:
+        from esim_tui.ui.screens.plans import PlansScreen
+
         self.back_to_catalogue()
         offer = self.catalogue.offer(destination_key) if self.catalogue else None
         if offer is None:
@@ -224,9 +240,14 @@ class EsimApp(App):
             self.push_screen(PlansScreen(offer, follows=follows))
 
     def open_order_detail(self, order: Order) -> None:
+        from esim_tui.ui.screens.order_detail import OrderDetailScreen
+
         self.push_screen(OrderDetailScreen(self.orders.get(order.id, order)))
 
     def open_order(self, order: Order) -> None:
+        from esim_tui.ui.screens.delivery import DeliveryScreen
+        from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
+
         order = self.orders.get(order.id, order)
         if order.status is OrderStatus.DELIVERED and not order.needs_attention and (order.activation_code or order.is_installed):
             if order.activation_status is None or order.activation_status.value != "EXPIRED":
@@ -245,17 +266,11 @@ class EsimApp(App):
         self.orders[order.id] = order
         self.follower.track(order)
         self.catalogue_screen.query_one("#status-panel").update_order(order, error)
-        for stack_screen in self._orders_screens():
-            stack_screen.order_changed(order, error)
+        self.order_updates.publish((order, error))
         if before is not None and before.status is OrderStatus.PENDING and order.status is OrderStatus.DELIVERED:
             self.notify(f"The eSIM for {customer(order)} is ready. Select it under Orders in play and press Enter.", title="Delivered", timeout=15, markup=False)
         elif before is not None and before.status is not OrderStatus.FAILED and order.status is OrderStatus.FAILED:
             self.notify(f"The order for {customer(order)} failed: {order.failure.reason if order.failure else ''}", severity="error", timeout=15, markup=False)
-
-    def _orders_screens(self) -> list:
-        """Screens that show orders outside the sale flow (the order list and details), to keep them current."""
-        screens = [s for stack in self._screen_stacks.values() for s in stack]  # every mode's stack
-        return [s for s in screens if hasattr(s, "order_changed")]
 
     def _tick(self) -> None:
         due = [self.orders[i] for i in self.follower.due() if i in self.orders]
@@ -340,21 +355,7 @@ class SellCommands(Provider):
             ("Theme: esim light", partial(setattr, app, "theme", "esim-light"), "A light theme for bright shops"),
             ("Theme: high contrast", partial(setattr, app, "theme", "esim-high-contrast"), "Black, white and yellow"),
         ]
-        if isinstance(screen, DeliveryScreen):
-            commands += [
-                ("Copy the activation code", screen.action_copy_code, "To the clipboard (OSC 52)"),
-                ("Large QR on/off", screen.action_toggle_large, "Two cells per module: easier to scan on some terminals"),
-            ]
-        if isinstance(screen, OrdersScreen):
-            commands += [(f"Show: {f.label.lower()} orders", partial(screen.set_filter, f), "Filter the order list (F4 cycles)") for f in OrderFilter]
-        if isinstance(screen, OrderDetailScreen):
-            commands += [
-                ("Ask the provider now", screen.action_refresh, "Install state, bundles and data, fresh (r)"),
-                ("Show the QR again", screen.action_show_again, "While the eSIM is not installed (s)"),
-                ("Export the QR and install links", screen.action_export, "PNG, SVG and links to a folder (e)"),
-                ("Top up this eSIM", screen.action_top_up, "eSIM Go: compatible bundles; Octopus Cards: a new eSIM (t)"),
-                ("Refund the highlighted bundle", screen.action_refund, "eSIM Go, bundles not yet started (x)"),
-            ]
+        commands += getattr(screen, "palette_commands", list)()
         if app.on_sandbox and app.ctx.training is not None:
             run = lambda *a: app.run_worker(app.train(*a), group="training", exit_on_error=False)  # noqa: E731
             commands += [
@@ -382,8 +383,21 @@ class SellCommands(Provider):
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
+def _orders_screen() -> Screen:
+    from esim_tui.ui.screens.orders import OrdersScreen
+
+    return OrdersScreen()
+
+
+def keep_out_of_collections() -> None:
+    """Objects alive at start (modules, classes, settings) live as long as the app: freezing them
+    spares every garbage collection a scan of them. Building a big catalogue runs many collections."""
+    gc.freeze()
+
+
 def run_app(settings: Settings, *, force_sandbox: bool = False) -> int:
     ctx = build_context(settings, force_sandbox=force_sandbox)
+    keep_out_of_collections()
     try:
         EsimApp(ctx).run()
     finally:

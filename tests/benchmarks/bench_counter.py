@@ -52,54 +52,76 @@ TYPED = ["japan", "united kingdom", "south korea", "europe", "jpn", "global", "b
 # ---------------------------------------------------------------- the catalogue and its providers
 
 
-def plan_specs(total: int = TOTAL_PLANS, big: int = BIG) -> list[dict[str, Any]]:
-    """The fields of ``total`` plans: ``big`` for Japan, the rest spread over every destination."""
+def plan_payload(total: int = TOTAL_PLANS, big: int = BIG) -> list[dict[str, Any]]:
+    """What the two providers answer, as parsed JSON: ``total`` plans, ``big`` of them for Japan, the
+    rest spread over every destination (destinations as an adapter reads them: ISO code, region or
+    "GLOBAL"; prices as decimal strings)."""
     from decimal import Decimal
 
-    from esim_tui.domain.destinations import GLOBAL, Region, all_countries, country, region
+    from esim_tui.domain.destinations import GLOBAL, Region, all_countries
     from esim_tui.domain.plans import ProviderName
 
-    japan = country("JP")
-    places = [d for d in all_countries() if d.code != "JP"] + [region(r) for r in Region] + [GLOBAL]
-    specs = []
+    places = [d.code for d in all_countries() if d.code != "JP"] + [r.value for r in Region] + [GLOBAL.code]
+    payload = []
     for n in range(total):
-        dest = japan if n < big else places[n % len(places)]
+        place = "JP" if n < big else places[n % len(places)]
         gb, days = (1, 3, 5, 10, 20)[n % 5], (7, 15, 30)[n % 3]
-        specs.append(
+        payload.append(
             {
-                "provider": ProviderName.OCTOPUS if n % 2 else ProviderName.ESIMGO,
+                "provider": (ProviderName.OCTOPUS if n % 2 else ProviderName.ESIMGO).value,
                 "plan_id": f"plan-{n:05d}",
-                "product_id": f"prod-{dest.code}",
-                "name": f"{dest.name} {gb} GB / {days} days" + (f" #{n}" if n < big else ""),
-                "destination": dest,
+                "product_id": f"prod-{place}",
+                "name": f"{place} {gb} GB / {days} days" + (f" #{n}" if n < big else ""),
+                "destination": place,
                 "data_mb": gb * 1000,
                 "validity_days": days,
-                "price": {"amount": Decimal(gb) * Decimal("1.75") + Decimal(n % 97) / 100, "currency": "USD"},
-                "coverage": (dest.code,) if dest.kind.value == "country" else (),
+                "amount": str(Decimal(gb) * Decimal("1.75") + Decimal(n % 97) / 100),
+                "currency": "USD",
             }
         )
-    return specs
+    return payload
 
 
-def fake_providers(specs: Sequence[dict[str, Any]]):
-    """Two providers (Octopus Cards, eSIM Go) serving the plans in ``specs``; plans are built and
-    validated on the first ``plans()`` call, as an adapter parses the provider's answer."""
+def fake_providers(payload: Sequence[dict[str, Any]]):
+    """Two providers (Octopus Cards, eSIM Go) serving the plans in ``payload``; plans are built on the
+    first ``plans()`` call as an adapter builds them from the provider's answer."""
+    from esim_tui.domain.destinations import GLOBAL, DestinationKind, country, region
     from esim_tui.domain.errors import NotOffered
+    from esim_tui.domain.money import Money
     from esim_tui.domain.orders import EsimStatus
     from esim_tui.domain.plans import Plan, ProviderName, Quote
     from esim_tui.providers.base import Provider
 
+    def destination(place: str):
+        if place == GLOBAL.code:
+            return GLOBAL
+        return country(place) if len(place) == 2 else region(place)
+
+    def plan(item: dict[str, Any]) -> Plan:
+        place = destination(item["destination"])
+        return Plan(
+            provider=ProviderName(item["provider"]),
+            plan_id=item["plan_id"],
+            product_id=item["product_id"],
+            name=item["name"],
+            destination=place,
+            data_mb=item["data_mb"],
+            validity_days=item["validity_days"],
+            price=Money(amount=item["amount"], currency=item["currency"]),
+            coverage=(place.code,) if place.kind is DestinationKind.COUNTRY else (),
+        )
+
     class FixedPlans(Provider):
         """A provider over a fixed plan list; it sells nothing."""
 
-        def __init__(self, name: ProviderName, specs: Sequence[dict[str, Any]]) -> None:
+        def __init__(self, name: ProviderName, payload: Sequence[dict[str, Any]]) -> None:
             self.name = name
-            self._specs = [s for s in specs if s["provider"] is name]
+            self._payload = [item for item in payload if item["provider"] == name.value]
             self._plans: list[Plan] | None = None
 
         async def plans(self, *, refresh: bool = False) -> Sequence[Plan]:
             if self._plans is None or refresh:
-                self._plans = [Plan.model_validate(s) for s in self._specs]
+                self._plans = [plan(item) for item in self._payload]
             return self._plans
 
         async def quote(self, plan: Plan) -> Quote:
@@ -120,10 +142,10 @@ def fake_providers(specs: Sequence[dict[str, Any]]):
         async def balance(self):
             return None
 
-    return {name: FixedPlans(name, specs) for name in (ProviderName.OCTOPUS, ProviderName.ESIMGO)}
+    return {name: FixedPlans(name, payload) for name in (ProviderName.OCTOPUS, ProviderName.ESIMGO)}
 
 
-def counter_app(folder: Path, specs: Sequence[dict[str, Any]]):
+def counter_app(folder: Path, payload: Sequence[dict[str, Any]]):
     """The real app on the fake providers, with an empty order store in ``folder``, not polling."""
     from esim_tui.config import load_settings
     from esim_tui.services.ordering import Sales
@@ -133,7 +155,7 @@ def counter_app(folder: Path, specs: Sequence[dict[str, Any]]):
 
     settings = load_settings(None, environ={}, db=folder / "orders.json")
     store = OrderStore.open(folder / "orders.json")
-    ctx = AppContext(settings=settings, sales=Sales(fake_providers(specs), store), store=store, on_sandbox=False)
+    ctx = AppContext(settings=settings, sales=Sales(fake_providers(payload), store), store=store, on_sandbox=False)
     return EsimApp(ctx, follow=False)
 
 
@@ -184,19 +206,19 @@ async def _wait_for(probe: PaintProbe, pilot, timeout: float = 10.0) -> float:
     return probe.painted_at
 
 
-async def measure_screens(specs: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
+async def measure_screens(payload: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
     """Keystroke and open-destination samples (ms) on the real app."""
     from esim_tui.ui.screens.plans import PlansScreen
 
     _no_blink()
     out: dict[str, list[float]] = {"keystroke": [], "open": []}
     with tempfile.TemporaryDirectory(prefix="bench-counter-") as tmp:
-        app = counter_app(Path(tmp), specs)
+        app = counter_app(Path(tmp), payload)
         async with app.run_test(size=SIZE) as pilot:
             await asyncio.wait_for(app.started.wait(), 60)
             await pilot.pause()
             screen = app.catalogue_screen
-            assert screen.catalogue is not None and screen.catalogue.plan_count == len(specs)
+            assert screen.catalogue is not None and screen.catalogue.plan_count == len(payload)
             probe = PaintProbe(app)
             table = screen.table
             set_rows = table.set_rows
@@ -273,7 +295,7 @@ def _bare_app():
     return Bare()
 
 
-def _startup_child(kind: str) -> None:
+def _startup_child(kind: str, payload_file: str) -> None:
     """In a fresh process: start the app and exit at its first interactive paint. Prints, as JSON, the
     wall-clock time (time.time()) each phase ended: imports, catalogue loaded, first interactive paint."""
     marks: dict[str, float] = {}
@@ -295,12 +317,16 @@ def _startup_child(kind: str) -> None:
             return load
 
         Sales.load_catalogue = timed_load
-        app = counter_app(Path(tmp.name), plan_specs())
+        app = counter_app(Path(tmp.name), json.loads(Path(payload_file).read_bytes()))
 
         def ready() -> bool:
             screen = app.catalogue_screen
             return app.screen is screen and screen.catalogue is not None and bool(screen.table.rows)
 
+    if kind == "app":
+        from esim_tui.ui.app import keep_out_of_collections
+
+        keep_out_of_collections()  # as run_app does before running the app
     probe = PaintProbe(app, clock=time.time, then=app.exit)
     probe.arm(ready)
     app.run(headless=True, size=SIZE)
@@ -312,20 +338,24 @@ def _startup_child(kind: str) -> None:
 
 def measure_startup(runs: int = STARTUP_RUNS) -> dict[str, list[dict[str, float]]]:
     """Per run and app: seconds from spawning the process to the end of each phase (see _startup_child),
-    bare Textual and esim-tui alternately."""
+    bare Textual and esim-tui alternately. The providers' answer is written to a file beforehand; the
+    child reads it inside the timed window, as it would receive it."""
     out: dict[str, list[dict[str, float]]] = {"bare": [], "app": []}
-    for _ in range(runs):
-        for kind in ("bare", "app"):
-            start = time.time()
-            done = subprocess.run(
-                [sys.executable, "-m", "tests.benchmarks.bench_counter", "--startup-child", kind],
-                capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
-            )
-            lines = done.stdout.strip().splitlines()
-            marks = json.loads(lines[-1]) if done.returncode == 0 and lines else {}
-            if "painted" not in marks:
-                raise RuntimeError(f"the {kind} app did not start: {done.stderr[-2000:]}")
-            out[kind].append({phase: at - start for phase, at in marks.items()})
+    with tempfile.TemporaryDirectory(prefix="bench-payload-") as folder:
+        payload_file = Path(folder) / "plans.json"
+        payload_file.write_text(json.dumps(plan_payload()))
+        for _ in range(runs):
+            for kind in ("bare", "app"):
+                start = time.time()
+                done = subprocess.run(
+                    [sys.executable, "-m", "tests.benchmarks.bench_counter", "--startup-child", kind, str(payload_file)],
+                    capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+                )
+                lines = done.stdout.strip().splitlines()
+                marks = json.loads(lines[-1]) if done.returncode == 0 and lines else {}
+                if "painted" not in marks:
+                    raise RuntimeError(f"the {kind} app did not start: {done.stderr[-2000:]}")
+                out[kind].append({phase: at - start for phase, at in marks.items()})
     return out
 
 
@@ -342,8 +372,7 @@ def _verdict(ok: bool) -> str:
 
 def run() -> list[str]:
     lines: list[str] = []
-    specs = plan_specs()
-    samples = asyncio.run(measure_screens(specs))
+    samples = asyncio.run(measure_screens(plan_payload()))
     keys = samples["keystroke"]
     median = statistics.median(keys)
     lines.append(
@@ -378,7 +407,7 @@ def run() -> list[str]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--startup-child":
-        _startup_child(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--startup-child":
+        _startup_child(sys.argv[2], sys.argv[3])
     else:
         print("\n".join(run()))

@@ -6,6 +6,7 @@ eSIM is installed, so this screen (and "show it again") always reads it from the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -82,6 +83,12 @@ class DeliveryScreen(Screen):
 
     def on_mount(self) -> None:
         self.esim_app.order_shown(self.order)
+
+    def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        return [
+            ("Copy the activation code", self.action_copy_code, "To the clipboard (OSC 52)"),
+            ("Large QR on/off", self.action_toggle_large, "Two cells per module: easier to scan on some terminals"),
+        ]
 
     def action_copy_code(self) -> None:
         code = self.order.activation_code

@@ -3,6 +3,7 @@ every bundle on it. From here the desk refreshes, shows the QR again, exports it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -98,6 +99,7 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.esim_app.order_updates.subscribe(self, lambda change: self.order_changed(*change), immediate=True)
         self.show(self.order)
         self.query_one("#bundles", OfferTable).focus()
         self.load_linked()
@@ -157,6 +159,15 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
         bundles.set_rows(order.bundles, keep=bundles.highlighted)
         self.query_one("#timeline", OfferTable).set_rows(timeline(order, self.linked))
         self.refresh_bindings()
+
+    def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        return [
+            ("Ask the provider now", self.action_refresh, "Install state, bundles and data, fresh (r)"),
+            ("Show the QR again", self.action_show_again, "While the eSIM is not installed (s)"),
+            ("Export the QR and install links", self.action_export, "PNG, SVG and links to a folder (e)"),
+            ("Top up this eSIM", self.action_top_up, "eSIM Go: compatible bundles; Octopus Cards: a new eSIM (t)"),
+            ("Refund the highlighted bundle", self.action_refund, "eSIM Go, bundles not yet started (x)"),
+        ]
 
     def order_changed(self, order: Order, error: str | None = None) -> None:
         if order.id == self.order.id:

@@ -4,6 +4,8 @@ destination, date) and filtered by state. Enter opens the order."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -68,6 +70,7 @@ class OrdersScreen(ShowsWorkerFailures, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.esim_app.order_updates.subscribe(self, lambda change: self.order_changed(*change), immediate=True)
         self.query_one("#order-search", Input).focus()
         self._show_filters()
         self.load()
@@ -116,6 +119,9 @@ class OrdersScreen(ShowsWorkerFailures, Screen):
         self.filter = FILTERS[(FILTERS.index(self.filter) + step) % len(FILTERS)]
         self._show_filters()
         self._search()
+
+    def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        return [(f"Show: {f.label.lower()} orders", partial(self.set_filter, f), "Filter the order list (F4 cycles)") for f in OrderFilter]
 
     def set_filter(self, value: OrderFilter) -> None:
         self.filter = value
