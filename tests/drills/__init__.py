@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+TOKEN = "sandbox"  # the served sandbox's Octopus Cards token
 #: A drill's child never takes this long; past it the watchdog kills it and the test fails.
 WATCHDOG_SECONDS = 30.0
 
@@ -107,3 +108,11 @@ def charges(url: str, reference: str | None = None, provider: str = "octopus") -
     """The sandbox ledger's charges (GET /_sandbox/ledger): all of them, or one client reference's."""
     ledger = httpx.get(f"{url}/_sandbox/ledger", timeout=5).json()[provider]
     return [c for c in ledger["charges"] if reference is None or c["client_reference"] == reference]
+
+
+def provider_code(url: str, provider_order_id: str) -> str:
+    """The activation code the provider shows for the order now (it is not installed in any drill)."""
+    answer = httpx.get(f"{url}/api/v1/esim/orders/{provider_order_id}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    code = answer.json()["data"]["activation_code"]
+    assert code
+    return code

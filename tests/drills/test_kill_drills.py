@@ -31,13 +31,10 @@ from esim_tui.providers.octopus import OctopusCards
 from esim_tui.services.ordering import OUTCOME_UNKNOWN, Sales
 from esim_tui.store.orders import OrderStore
 from tests.conftest import ServedSandbox
-from tests.drills import Child, charges
+from tests.drills import TOKEN, Child, charges, provider_code
 from tests.store import file_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
-
-TOKEN = "sandbox"
-
 
 async def no_wait(seconds: float) -> None:
     """Look-up back-offs take no time in a drill (they would only make it slower, not different)."""
@@ -72,14 +69,6 @@ async def start_app(path: Path, url: str, reference: str) -> tuple[list[Order], 
         await provider.aclose()
     assert order is not None
     return settled, order
-
-
-def provider_code(url: str, provider_order_id: str) -> str:
-    """The activation code the provider shows for the order now (it is not installed in any drill)."""
-    answer = httpx.get(f"{url}/api/v1/esim/orders/{provider_order_id}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
-    code = answer.json()["data"]["activation_code"]
-    assert code
-    return code
 
 
 def never_shown(order: Order) -> bool:
