@@ -267,3 +267,27 @@ async def test_orders_filters_cycle_with_f4(tmp_path):
             seen[screen.filter.value] = [r.provider.value for r in screen.table.rows]
         assert seen["failed"] == ["octopus"] and seen["delivered"] == ["esimgo"] and sorted(seen["all"]) == ["esimgo", "octopus"]
         assert seen["installed"] == []
+
+
+async def test_the_open_order_list_takes_in_a_sale_made_meanwhile_in_sell(tmp_path):
+    """The desk keeps Orders open (F2); a sale made in Sell (F3) is in the list on coming back, and a
+    change to it (installed) shows there too, without reopening anything."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
+        await settle(pilot, app)
+        orders = app.screen
+        assert isinstance(orders, OrdersScreen) and orders.table.rows == []
+        await pilot.press("f3")
+        await sell_japan(pilot, app)
+        sold = next(iter(app.orders.values()))
+        await pilot.press("escape", "f2")
+        await settle(pilot, app)
+        assert app.screen is orders and [r.id for r in orders.table.rows] == [sold.id]
+        assert orders.table.rows[0].state == "Delivered, not installed"
+        await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/install")
+        app.order_changed((await app.follower.poll(sold)).order)  # what the status panel's next poll does
+        await settle(pilot, app)
+        assert orders.table.rows[0].state.startswith("Installed")
