@@ -5,9 +5,12 @@ The rules that keep the shop's money and the customer's eSIM safe live here, for
 1. The client reference is minted and the intent is saved durably *before* the first request leaves.
 2. Every retry of a sale reuses the same reference and the same plan.
 3. An answer that is not definite is UNKNOWN, never FAILED: the order is looked up before anything else.
-   A "Duplicate client_reference" means the first attempt landed: fetch and adopt it.
+   A "Duplicate client_reference" means the first attempt landed: fetch and adopt it. An intent
+   never sent ("SENT" is saved before the request leaves) is simply sent: nothing can be its order.
 4. The activation code is saved before anything shows it, and a later answer never replaces it.
 5. What cannot be settled with certainty is marked "needs attention" with the facts; never retried blindly.
+   Without a reference (eSIM Go) a single matching order is adopted only if no other unsettled sale
+   of ours could own it.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ LOOKUP_WAITS = (1.0, 3.0, 8.0)
 
 def _top_up_iccid(order: Order) -> str | None:
     return order.iccid if order.kind is OrderKind.TOP_UP else None
+
+
+def _was_sent(order: Order) -> bool:
+    return any(change.event == "SENT" for change in order.history)
 
 
 def utc_now() -> datetime:
@@ -198,6 +205,10 @@ class Sales:
     async def _settle(self, order: Order, why: str) -> Order:
         """The outcome is unknown: look the order up (it may land late) before anything else."""
         provider = self.provider(order.provider)
+        if not _was_sent(order):
+            # SENT is saved before the request leaves: nothing was sent, so nothing can be found or
+            # charged, and any order the provider lists is someone else's. Sending it now is its first send.
+            return await self.place(order)
         order.note(self.now(), "OUTCOME UNKNOWN", why)
         await self._save(order)
         reposted = False
@@ -207,21 +218,25 @@ class Sales:
                 await self.sleep(wait)
             try:
                 candidates = await self._unclaimed(order, await provider.order_candidates(order))
+                rivals = await self._rivals(order, candidates[0]) if len(candidates) == 1 else []
             except ProviderError as exc:
                 log.info("lookup of %s failed: %s", order.client_reference, type(exc).__name__)
                 continue
             answered = True
-            if len(candidates) == 1:
+            if len(candidates) == 1 and not rivals:
                 found = candidates[0]
                 order.note(self.now(), "FOUND", f"provider order {found.provider_order_id}")
                 return await self.adopt(order, found)
-            if len(candidates) > 1:
+            if candidates:  # several, or one that another unsettled sale of ours may own
                 ids = ", ".join(c.provider_order_id for c in candidates)
+                others = ", ".join(r.client_reference for r in rivals)
                 order.needs_attention = (
-                    f"{OUTCOME_UNKNOWN} {display_provider(order.provider)} has {len(candidates)} orders that could be this sale "
-                    f"({ids}). Check which one is the customer's in the provider's portal before selling again."
+                    f"{OUTCOME_UNKNOWN} {display_provider(order.provider)} has {len(candidates)} "
+                    f"order{'s' if len(candidates) > 1 else ''} that could be this sale ({ids})"
+                    f"{f'; the unsettled sale {others} may own it too' if rivals else ''}. "
+                    "Check which one is the customer's in the provider's portal before selling again."
                 )
-                order.note(self.now(), "NEEDS ATTENTION", f"{len(candidates)} possible orders: {ids}")
+                order.note(self.now(), "NEEDS ATTENTION", f"{len(candidates)} possible orders: {ids}" + (f"; also claimed by {others}" if rivals else ""))
                 await self._save(order)
                 return order
             if provider.idempotent_orders and not reposted:
@@ -364,6 +379,24 @@ class Sales:
             return owner is None or owner.id == order.id
 
         return [c for c in candidates if await asyncio.to_thread(free, c)]
+
+    async def _rivals(self, order: Order, candidate: ProviderOrder) -> list[Order]:
+        """Our other unsettled sales that the provider's own matching also gives ``candidate``: while
+        one of them may be its owner, adopting it here would be a guess. None where orders carry our
+        reference (the match is certain)."""
+        provider = self.provider(order.provider)
+        if provider.idempotent_orders:
+            return []
+        in_play = await asyncio.to_thread(self.store.in_play)
+        rivals = []
+        for other in in_play:
+            if other.id == order.id or other.status is not OrderStatus.UNKNOWN or not _was_sent(other):
+                continue
+            if other.provider != order.provider or other.plan.plan_id != order.plan.plan_id:
+                continue
+            if any(c.provider_order_id == candidate.provider_order_id for c in await provider.order_candidates(other)):
+                rivals.append(other)
+        return rivals
 
     async def _save(self, order: Order) -> None:
         await asyncio.to_thread(self.store.save, order)
