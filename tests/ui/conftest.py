@@ -63,6 +63,15 @@ async def sell_japan(pilot, app: EsimApp) -> None:
     await settle(pilot, app)
 
 
+async def sold_and_closed(pilot, app: EsimApp, sell=sell_japan):
+    """Sell (``sell_japan`` or ``sell_esimgo_japan``), close the delivery with Escape; the order sold."""
+    before = set(app.orders)
+    await sell(pilot, app)
+    (sold,) = [o for i, o in app.orders.items() if i not in before]
+    await pilot.press("escape")
+    return sold
+
+
 async def sell_esimgo_japan(pilot, app: EsimApp) -> None:
     """The same sale with the second plan for Japan: eSIM Go's 1 GB / 7 days."""
     await settle(pilot, app)

@@ -8,16 +8,14 @@ import threading
 from esim_tui.domain.errors import ProviderTimeout
 from esim_tui.services import support
 from tests.conftest import make_sandbox
-from tests.ui.conftest import make_app, sandbox_post, sell_esimgo_japan, sell_japan, settle
+from tests.ui.conftest import make_app, sandbox_post, sell_esimgo_japan, sell_japan, settle, sold_and_closed
 
 SIZE = (110, 32)
 
 
 async def _to_detail(pilot, app, sandbox, *, used_bytes: int = 0) -> None:
     """Sell eSIM Go Japan, the customer installs it (and uses data), F2, find it, open, refresh."""
-    await sell_esimgo_japan(pilot, app)
-    sold = next(iter(app.orders.values()))
-    await pilot.press("escape")
+    sold = await sold_and_closed(pilot, app, sell_esimgo_japan)
     await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/install")
     if used_bytes:
         await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/usage", {"bytes": used_bytes})
