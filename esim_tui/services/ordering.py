@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from esim_tui.domain.errors import (
     DuplicateReference,
+    EsimTuiError,
     OutcomeUnknown,
     ProviderError,
     display_provider,
@@ -201,6 +202,33 @@ class Sales:
         order.note(self.now(), "FAILED", exc.message)
         await self._save(order)
         return order
+
+    # ------------------------------------------------------------ settled by the agent
+
+    async def possible_orders(self, order: Order) -> list[ProviderOrder]:
+        """What the provider has now that may be this unsettled sale, less those other records hold."""
+        return await self._unclaimed(order, await self.provider(order.provider).order_candidates(order))
+
+    async def settle_by_hand(self, order: Order, chosen: ProviderOrder | None) -> Order:
+        """The agent's decision on a sale whose outcome is unknown, after checking the provider's portal:
+        ``chosen`` is the customer's order (taken in, its code saved), or None when the provider has no
+        order for it (closed as not placed: nothing was charged)."""
+        current = await self.order(order.id) or order
+        if current.status is not OrderStatus.UNKNOWN:
+            raise EsimTuiError(f"This sale is already settled ({current.status.value.lower()}).")
+        if chosen is None:
+            current.status = OrderStatus.FAILED
+            reason = f"No order at {display_provider(current.provider)} (checked by the agent); nothing was charged."
+            current.failure = Failure(code="NOT_PLACED:CHECKED_BY_AGENT", reason=reason, is_user_fixable=True)
+            current.needs_attention = None
+            current.note(self.now(), "SETTLED BY HAND", "no order at the provider: not placed")
+            await self._save(current)
+            return current
+        owner = await asyncio.to_thread(self.store.by_provider_order_id, chosen.provider_order_id)
+        if owner is not None and owner.id != current.id:
+            raise EsimTuiError(f"Provider order {chosen.provider_order_id} is already the sale {owner.client_reference}.")
+        current.note(self.now(), "SETTLED BY HAND", f"provider order {chosen.provider_order_id}")
+        return await self.adopt(current, chosen)  # clears the "outcome unknown" attention
 
     async def _settle(self, order: Order, why: str) -> Order:
         """The outcome is unknown: look the order up (it may land late) before anything else."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.orders import Order, OrderStatus
 from esim_tui.domain.plans import Plan, ProviderName
 from esim_tui.providers.esimgo import EsimGo
@@ -214,3 +215,65 @@ async def test_an_intent_never_sent_is_sent_once_at_the_next_start_not_matched_t
 
     settled, _, creates = await next_start(sandbox, path)
     assert settled == [] and creates == 0
+
+
+# ---------------------------------------------------------------- settled by the agent
+
+
+async def by_hand(sandbox: Sandbox, path: Path, order: Order, choose) -> tuple[Order, list, int]:
+    """The desk settles ``order``: ``choose(possible orders)`` picks one (or None); returns the settled
+    record, what was offered, and how many creates were sent."""
+
+    async def settle(app: App):
+        offered = await app.sales.possible_orders(order)
+        settled = await app.sales.settle_by_hand(order, choose(offered))
+        return settled, offered, app.creates()
+
+    return await run_app(sandbox, path, settle)
+
+
+async def test_the_desk_picks_the_customers_order_among_two_and_its_code_is_kept(sandbox, path, plan):
+    lost = await unsettled(sandbox, path, plan, "drop_after_commit")
+    [ours] = await charges(sandbox)
+    portal = esimgo_adapter(sandbox)
+    await portal.place_order(plan, "PORTAL")
+    await portal.aclose()
+    await next_start(sandbox, path)  # two candidates: needs attention
+
+    order, offered, creates = await by_hand(sandbox, path, lost, lambda offered: next(o for o in offered if o.provider_order_id == ours["order_id"]))
+    assert len(offered) == 2 and creates == 0
+    assert order.status is OrderStatus.DELIVERED and order.needs_attention is None
+    assert order.provider_order_id == ours["order_id"]
+    assert order.activation_code == await provider_code(sandbox, ours["order_id"])
+    assert "SETTLED BY HAND" in [c.event for c in order.history]
+    assert len(await charges(sandbox)) == 2  # nothing more charged
+
+    # Settled once: a second decision on the same sale is refused.
+    with pytest.raises(EsimTuiError, match="already settled"):
+        await by_hand(sandbox, path, lost, lambda offered: None)
+
+
+async def test_nothing_at_the_provider_closes_the_sale_as_not_placed_without_sending(sandbox, path, plan):
+    lost = await sell(sandbox, path, plan, "drop_before_commit")
+    assert lost.status is OrderStatus.UNKNOWN
+
+    order, offered, creates = await by_hand(sandbox, path, lost, lambda offered: None)
+    assert offered == [] and creates == 0 and await charges(sandbox) == []
+    assert order.status is OrderStatus.FAILED and order.needs_attention is None
+    assert "nothing was charged" in order.failure.reason
+    settled, records, _ = await next_start(sandbox, path)
+    assert settled == [] and records[lost.id].status is OrderStatus.FAILED  # not settled again at start
+
+
+async def test_an_order_another_record_holds_cannot_be_chosen_by_hand(sandbox, path, plan):
+    earlier = await sell(sandbox, path, plan)
+    lost = await unsettled(sandbox, path, plan, "drop_before_commit")
+
+    async def held(app: App) -> None:
+        found = await app.adapter.get_order(earlier.provider_order_id)
+        await app.sales.settle_by_hand(lost, found)
+
+    with pytest.raises(EsimTuiError, match=earlier.client_reference):
+        await run_app(sandbox, path, held)
+    _, records, _ = await next_start(sandbox, path)
+    assert records[lost.id].status is OrderStatus.UNKNOWN and records[earlier.id] == earlier

@@ -95,3 +95,28 @@ async def ledger(sandbox: Sandbox, provider: str = "octopus") -> list[dict]:
 
 async def sandbox_post(sandbox: Sandbox, path: str, body: dict | None = None) -> dict:
     return await sandbox_request(sandbox, "POST", path, body or {})
+
+
+async def _no_wait(seconds: float) -> None:
+    """Back-offs and Retry-After take no time here (they would only make the test slower)."""
+
+
+def without_waits(app: EsimApp) -> EsimApp:
+    """The app with every back-off and Retry-After wait of Sales and the adapters taking no time."""
+    app.sales.sleep = _no_wait
+    for provider in app.sales.providers.values():
+        provider.http.sleep = _no_wait
+    return app
+
+
+async def esimgo_sale_meeting(pilot, app, sandbox, fault: dict, *, lookups_fail: bool = False) -> None:
+    """eSIM Go Japan to the confirmation (its validate answered), then the transaction meets ``fault``
+    (and, with ``lookups_fail``, eSIM Go cannot list its orders meanwhile)."""
+    await settle(pilot, app)
+    await pilot.press(*"Japan", "enter", "down", "enter")
+    await settle(pilot, app)
+    await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "esimgo", "endpoint": "create_order", **fault})
+    if lookups_fail:
+        await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "esimgo", "endpoint": "list_orders", "kind": "error_503", "retry_after": "1", "count": 50})
+    await pilot.press("y")
+    await settle(pilot, app)

@@ -17,10 +17,22 @@ from esim_tui.ui.screens.order_detail import OrderDetailScreen
 from esim_tui.ui.screens.orders import OrdersScreen
 from esim_tui.ui.screens.plans import PlansScreen
 from esim_tui.ui.screens.refund import RefundScreen
+from esim_tui.ui.screens.settle import SettleScreen
 from esim_tui.ui.screens.top_up import TopUpScreen
 from esim_tui.ui.widgets.offer_table import OfferTable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import ledger, make_app, sandbox_post, sandbox_request, sell_esimgo_japan, sell_japan, settle, sold_and_closed
+from tests.ui.conftest import (
+    esimgo_sale_meeting,
+    ledger,
+    make_app,
+    sandbox_post,
+    sandbox_request,
+    sell_esimgo_japan,
+    sell_japan,
+    settle,
+    sold_and_closed,
+    without_waits,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -282,3 +294,53 @@ async def test_the_open_order_list_takes_in_a_sale_made_meanwhile_in_sell(tmp_pa
         app.order_changed((await app.follower.poll(sold)).order)  # what the status panel's next poll does
         await settle(pilot, app)
         assert orders.table.rows[0].state.startswith("Installed")
+
+
+async def test_a_sale_of_unknown_outcome_is_settled_by_hand_and_its_qr_handed_over(tmp_path):
+    """eSIM Go charged but its answer was lost while it could not list orders: the sale needs attention.
+    Later the desk opens it, presses a, picks the provider's order: the code is saved and the QR shown."""
+    sandbox = make_sandbox()
+    app = without_waits(make_app(tmp_path, sandbox))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await esimgo_sale_meeting(pilot, app, sandbox, {"kind": "drop_after_commit"}, lookups_fail=True)
+        [lost] = app.orders.values()
+        assert lost.status is OrderStatus.UNKNOWN and lost.needs_attention
+        [charge] = await ledger(sandbox, "esimgo")
+        await sandbox_request(sandbox, "DELETE", "/_sandbox/faults")
+        await pilot.press("escape")
+        await _find(pilot, app, lost.client_reference)
+        assert isinstance(app.screen, OrderDetailScreen)
+        await pilot.press("a")
+        await settle(pilot, app)
+        assert isinstance(app.screen, SettleScreen)
+        options = app.screen.query_one("#settle-options")
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [charge["order_id"], "none"]
+        await pilot.press("enter", "y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DeliveryScreen) and app.screen.query("QrCode")
+        settled = app.orders[lost.id]
+        assert settled.status is OrderStatus.DELIVERED and settled.needs_attention is None
+        assert settled.provider_order_id == charge["order_id"] and settled.activation_code
+        assert app.sales.store.get(lost.id).activation_code == settled.activation_code  # on file
+        assert len(await ledger(sandbox, "esimgo")) == 1  # nothing more charged
+
+
+async def test_nothing_at_the_provider_closes_the_sale_as_not_placed(tmp_path):
+    sandbox = make_sandbox()
+    app = without_waits(make_app(tmp_path, sandbox))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await esimgo_sale_meeting(pilot, app, sandbox, {"kind": "drop_before_commit"})
+        [lost] = app.orders.values()
+        assert lost.status is OrderStatus.UNKNOWN
+        await pilot.press("escape")
+        await _find(pilot, app, lost.client_reference)
+        await pilot.press("a")
+        await settle(pilot, app)
+        await pilot.press("enter")  # the only option: no order at eSIM Go
+        await settle(pilot, app)
+        assert "not placed" in str(app.screen.query_one("#settle-answer").render())
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, OrderDetailScreen)
+        assert app.orders[lost.id].status is OrderStatus.FAILED and "nothing was charged" in app.orders[lost.id].failure.reason
+        assert await ledger(sandbox, "esimgo") == []

@@ -8,7 +8,17 @@ import threading
 from esim_tui.domain.errors import ProviderTimeout
 from esim_tui.services import support
 from tests.conftest import make_sandbox
-from tests.ui.conftest import make_app, sandbox_post, sell_esimgo_japan, sell_japan, settle, sold_and_closed
+from tests.ui.conftest import (
+    esimgo_sale_meeting,
+    make_app,
+    sandbox_post,
+    sandbox_request,
+    sell_esimgo_japan,
+    sell_japan,
+    settle,
+    sold_and_closed,
+    without_waits,
+)
 
 SIZE = (110, 32)
 
@@ -182,3 +192,63 @@ def test_export_dialog(snap_compare, tmp_path):
         await settle(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+async def _to_unsettled_detail(pilot, app, sandbox, *, lookups_fail: bool = True) -> None:
+    """An eSIM Go sale charged with its answer lost while eSIM Go could not list orders: its detail."""
+    await esimgo_sale_meeting(pilot, app, sandbox, {"kind": "drop_after_commit"}, lookups_fail=lookups_fail)
+    sold = next(iter(app.orders.values()))
+    await pilot.press("escape", "f2")
+    await settle(pilot, app)
+    await pilot.press(*sold.client_reference, "enter")
+    await settle(pilot, app)
+
+
+def test_settle_by_hand_choosing_the_providers_order(snap_compare, tmp_path):
+    """a on a sale needing attention: the provider's possible orders and 'none'; Enter asks for y."""
+    sandbox = make_sandbox()
+    app = without_waits(make_app(tmp_path, sandbox))
+
+    async def run(pilot):
+        await _to_unsettled_detail(pilot, app, sandbox)
+        await sandbox_request(sandbox, "DELETE", "/_sandbox/faults")
+        await pilot.press("a")
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_settle_by_hand_when_the_provider_does_not_answer(snap_compare, tmp_path):
+    """eSIM Go still cannot list its orders: the dialog says so and offers nothing to choose."""
+    sandbox = make_sandbox()
+    app = without_waits(make_app(tmp_path, sandbox))
+
+    async def run(pilot):
+        await _to_unsettled_detail(pilot, app, sandbox)
+        await pilot.press("a")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def test_settle_by_hand_asking(snap_compare, tmp_path):
+    """While the provider is asked for possible orders, the dialog shows it is busy."""
+    sandbox = make_sandbox()
+    app = without_waits(make_app(tmp_path, sandbox))
+    gate = asyncio.Event()
+
+    async def run(pilot):
+        await _to_unsettled_detail(pilot, app, sandbox)
+
+        async def slow(order):
+            await gate.wait()
+            return []
+
+        app.sales.possible_orders = slow
+        await pilot.press("a")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+    gate.set()

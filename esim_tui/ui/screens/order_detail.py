@@ -23,6 +23,7 @@ from esim_tui.services.wording import customer, order_state, plan_summary, short
 from esim_tui.ui.screens.delivery import DeliveryScreen
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.screens.refund import RefundScreen
+from esim_tui.ui.screens.settle import SettleScreen
 from esim_tui.ui.screens.top_up import TopUpScreen
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -70,6 +71,7 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
         Binding("e", "export", "Export", id="detail.export"),
         Binding("t", "top_up", "Top up", id="detail.top_up"),
         Binding("x", "refund", "Refund", id="detail.refund"),
+        Binding("a", "settle", "Settle by hand", id="detail.settle"),
     ]
 
     def __init__(self, order: Order) -> None:
@@ -167,6 +169,7 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
             ("Export the QR and install links", self.action_export, "PNG, SVG and links to a folder (e)"),
             ("Top up this eSIM", self.action_top_up, "eSIM Go: compatible bundles; Octopus Cards: a new eSIM (t)"),
             ("Refund the highlighted bundle", self.action_refund, "eSIM Go, bundles not yet started (x)"),
+            ("Settle this sale by hand", self.action_settle, "Outcome unknown: choose the provider's order, or none (a)"),
         ]
 
     def order_changed(self, order: Order, error: str | None = None) -> None:
@@ -232,6 +235,16 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
             return
         self.app.push_screen(RefundScreen(self._esim_order(), bundle.bundle_name))
 
+    def action_settle(self) -> None:
+        if self.order.status is not OrderStatus.UNKNOWN:
+            self.notify("This sale's outcome is known: there is nothing to settle.", markup=False)
+            return
+        self.app.push_screen(SettleScreen(self.order), self._settled)
+
+    def _settled(self, order: Order | None) -> None:
+        if order is not None and order.activation_code and not order.is_installed:
+            self.app.push_screen(DeliveryScreen(order))  # a code never shown: hand it over now
+
     def _esim_order(self) -> Order:
         """The first sale of the eSIM: top-ups and refunds act on the eSIM, whichever record is open."""
         return self.first_sale if self.order.kind is OrderKind.TOP_UP and self.first_sale is not None else self.order
@@ -242,4 +255,6 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
             return delivered
         if action in ("show_again", "export"):
             return self.order.activation_code is not None
+        if action == "settle":
+            return self.order.status is OrderStatus.UNKNOWN
         return True
