@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import timedelta
 
 from esim_tui.domain.errors import NotOffered
 
@@ -53,11 +54,12 @@ class Provider(ABC):
         Returns None when the provider definitely has no such order.
         """
 
-    async def order_candidates(self, order: Order) -> Sequence[ProviderOrder]:
+    async def order_candidates(self, order: Order, *, lookback: timedelta | None = None) -> Sequence[ProviderOrder]:
         """Every provider order that may be this record's. Certain providers (a client reference)
-        give at most one; eSIM Go gives those of the same plan and quantity placed in the intent's time
-        window. The ordering service drops candidates already claimed by other records and adopts only
-        a single remaining one."""
+        give at most one; eSIM Go gives those of the same plan and quantity placed since the intent,
+        less a few minutes of clock skew, or less ``lookback`` when given (the desk, choosing by hand,
+        sees a wider window). The ordering service drops candidates already claimed by other records
+        and adopts only a single remaining one."""
         found = await self.find_order(order)
         return [found] if found is not None else []
 

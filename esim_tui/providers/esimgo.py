@@ -310,10 +310,10 @@ class EsimGo(Provider):
         body = await self.http.read_json(f"/orders/{_segment(provider_order_id)}", what="such order")
         return await self._with_esim(self._order_view(body))
 
-    async def order_candidates(self, order: Order) -> Sequence[ProviderOrder]:
-        """The orders of the same bundle, quantity 1, placed since the intent (less the clock skew);
-        for a top-up, onto the same ICCID when eSIM Go shows it."""
-        since = _utc(order.created_at) - CLOCK_SKEW
+    async def order_candidates(self, order: Order, *, lookback: timedelta | None = None) -> Sequence[ProviderOrder]:
+        """The orders of the same bundle, quantity 1, placed since the intent (less the clock skew, or
+        ``lookback``); for a top-up, onto the same ICCID when eSIM Go shows it."""
+        since = _utc(order.created_at) - (lookback or CLOCK_SKEW)
         found: list[ProviderOrder] = []
         for data in await self._orders_since(since):
             lines = data.get("order")

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from esim_tui.domain.errors import (
     DuplicateReference,
@@ -42,6 +42,7 @@ Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 OUTCOME_UNKNOWN = "Outcome unknown:"
+HAND_LOOKBACK = timedelta(hours=6)  # how far before the intent the desk is shown possible orders
 RECEIPT = "RECEIPT"
 
 #: Waits between look-ups of an order whose outcome is unknown (it may land late).
@@ -206,8 +207,11 @@ class Sales:
     # ------------------------------------------------------------ settled by the agent
 
     async def possible_orders(self, order: Order) -> list[ProviderOrder]:
-        """What the provider has now that may be this unsettled sale, less those other records hold."""
-        return await self._unclaimed(order, await self.provider(order.provider).order_candidates(order))
+        """What the provider has now that may be this unsettled sale, less those other records hold.
+        Looks further back than the automatic match: the desk chooses, so a shop clock running ahead
+        of the provider's must not hide the customer's order."""
+        found = await self.provider(order.provider).order_candidates(order, lookback=HAND_LOOKBACK)
+        return await self._unclaimed(order, found)
 
     async def settle_by_hand(self, order: Order, chosen: ProviderOrder | None) -> Order:
         """The agent's decision on a sale whose outcome is unknown, after checking the provider's portal:

@@ -12,6 +12,7 @@ holds, or may own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,22 @@ async def test_an_order_another_record_holds_cannot_be_chosen_by_hand(sandbox, p
         await run_app(sandbox, path, held)
     _, records, _ = await next_start(sandbox, path)
     assert records[lost.id].status is OrderStatus.UNKNOWN and records[earlier.id] == earlier
+
+
+async def test_the_desk_sees_the_order_even_when_the_shop_clock_runs_ahead_of_the_providers(sandbox, path, plan):
+    """The shop's clock is 20 minutes ahead: the order's time at eSIM Go is before the intent's, outside
+    the automatic match (which allows a few minutes of skew). Choosing by hand looks further back."""
+    ahead = timedelta(minutes=20)
+
+    async def sale(app: App) -> Order:
+        app.sales.now = lambda: sandbox.state.clock.now() + ahead
+        return await app.sales.place(await app.sales.open_sale(plan, None, "Customer"))
+
+    await esimgo_fault(sandbox, endpoint="create_order", kind="drop_after_commit")
+    lost = await run_app(sandbox, path, sale)
+    [charge] = await charges(sandbox)
+    assert lost.status is OrderStatus.UNKNOWN and "could not be found" in lost.needs_attention  # the automatic match missed it
+
+    order, offered, creates = await by_hand(sandbox, path, lost, lambda offered: offered[0])
+    assert [o.provider_order_id for o in offered] == [charge["order_id"]] and creates == 0
+    assert order.status is OrderStatus.DELIVERED and order.activation_code == await provider_code(sandbox, charge["order_id"])
