@@ -241,8 +241,9 @@ class Sales:
             # SENT is saved before the request leaves: nothing was sent, so nothing can be found or
             # charged, and any order the provider lists is someone else's. Sending it now is its first send.
             return await self.place(order)
-        order.note(self.now(), "OUTCOME UNKNOWN", why)
-        await self._save(order)
+        if not (order.needs_attention or "").startswith(OUTCOME_UNKNOWN):  # noted once, not at every poll
+            order.note(self.now(), "OUTCOME UNKNOWN", why)
+            await self._save(order)
         reposted = False
         answered = False  # did the provider answer any lookup at all?
         for wait in (0.0, *LOOKUP_WAITS):
@@ -262,15 +263,14 @@ class Sales:
             if candidates:  # several, or one that another unsettled sale of ours may own
                 ids = ", ".join(c.provider_order_id for c in candidates)
                 others = ", ".join(r.client_reference for r in rivals)
-                order.needs_attention = (
+                return await self._needs_attention(
+                    order,
                     f"{OUTCOME_UNKNOWN} {display_provider(order.provider)} has {len(candidates)} "
                     f"order{'s' if len(candidates) > 1 else ''} that could be this sale ({ids})"
                     f"{f'; the unsettled sale {others} may own it too' if rivals else ''}. "
-                    "Check which one is the customer's in the provider's portal before selling again."
+                    "Check which one is the customer's in the provider's portal before selling again.",
+                    f"{len(candidates)} possible orders: {ids}" + (f"; also claimed by {others}" if rivals else ""),
                 )
-                order.note(self.now(), "NEEDS ATTENTION", f"{len(candidates)} possible orders: {ids}" + (f"; also claimed by {others}" if rivals else ""))
-                await self._save(order)
-                return order
             if provider.idempotent_orders and not reposted:
                 # Same reference, same plan: the provider refuses a second charge ("Duplicate").
                 reposted = True
@@ -282,12 +282,20 @@ class Sales:
                     return await self._not_placed(order, exc)
                 return await self.adopt(order, answer)
         found = "it could not be found" if answered else "it could not be looked up (no answer)"
-        order.needs_attention = (
+        return await self._needs_attention(
+            order,
             f"{OUTCOME_UNKNOWN} {display_provider(order.provider)} did not confirm the order and {found}. "
-            "Check the provider's portal before selling again."
+            "Check the provider's portal before selling again.",
+            why,
         )
-        order.note(self.now(), "NEEDS ATTENTION", why)
-        await self._save(order)
+
+    async def _needs_attention(self, order: Order, facts: str, detail: str) -> Order:
+        """Flag the order for the agent; the timeline notes it only when the facts change (the order is
+        looked up again at every poll and start)."""
+        if order.needs_attention != facts:
+            order.needs_attention = facts
+            order.note(self.now(), "NEEDS ATTENTION", detail)
+            await self._save(order)
         return order
 
     # ------------------------------------------------------------ after the sale

@@ -424,6 +424,7 @@ _EVENTS = {
     "SHOWN": "Activation code shown",
     "ICCID MISMATCH": "The provider reports another ICCID",
     "NEEDS ATTENTION": "Needs attention",
+    "SETTLED BY HAND": "Settled by hand",
     "NOT_INSTALLED": "Not installed yet",
     "DOWNLOADED": "Downloading to the phone",
     "INSTALLED": "Installed",

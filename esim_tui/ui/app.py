@@ -259,6 +259,23 @@ class EsimApp(App):
             alternatives = tuple(p for p in offer.plans if p.key != order.plan.key) if offer else ()
         self.push_screen(OrderOutcomeScreen(order, alternatives))
 
+    def settle_by_hand(self, order: Order) -> None:
+        """The desk decides a sale of unknown outcome; a code that came with it is handed over at once."""
+        from esim_tui.ui.screens.delivery import DeliveryScreen
+        from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
+        from esim_tui.ui.screens.settle import SettleScreen
+
+        def settled(result: Order | None) -> None:
+            if result is None:
+                return
+            if isinstance(self.screen, OrderOutcomeScreen) and self.screen.order.id == result.id:
+                self.pop_screen()  # the outcome it showed is decided: show the new one
+                self.open_order(result)
+            elif result.activation_code and not result.is_installed:
+                self.push_screen(DeliveryScreen(result))
+
+        self.push_screen(SettleScreen(self.orders.get(order.id, order)), settled)
+
     # ------------------------------------------------------------ following orders in play
 
     def order_changed(self, order: Order, error: str | None = None) -> None:

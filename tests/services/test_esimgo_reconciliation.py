@@ -297,3 +297,15 @@ async def test_the_desk_sees_the_order_even_when_the_shop_clock_runs_ahead_of_th
     order, offered, creates = await by_hand(sandbox, path, lost, lambda offered: offered[0])
     assert [o.provider_order_id for o in offered] == [charge["order_id"]] and creates == 0
     assert order.status is OrderStatus.DELIVERED and order.activation_code == await provider_code(sandbox, charge["order_id"])
+
+
+async def test_looking_again_at_a_sale_that_needs_attention_adds_nothing_to_its_timeline(sandbox, path, plan):
+    """The app looks an unsettled sale up at every start and poll: the timeline says so once, and again
+    only when the facts change."""
+    lost = await sell(sandbox, path, plan, "drop_before_commit")
+    _, records, _ = await next_start(sandbox, path)
+    before = records[lost.id].history
+    for _ in range(2):
+        _, records, _ = await next_start(sandbox, path)
+    assert records[lost.id].history == before
+    assert [c.event for c in before].count("OUTCOME UNKNOWN") == 1

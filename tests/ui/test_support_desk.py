@@ -14,6 +14,7 @@ from esim_tui.ui.screens.confirm import ConfirmScreen
 from esim_tui.ui.screens.delivery import DeliveryScreen
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.screens.order_detail import OrderDetailScreen
+from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
 from esim_tui.ui.screens.orders import OrdersScreen
 from esim_tui.ui.screens.plans import PlansScreen
 from esim_tui.ui.screens.refund import RefundScreen
@@ -332,8 +333,7 @@ async def test_nothing_at_the_provider_closes_the_sale_as_not_placed(tmp_path):
         await esimgo_sale_meeting(pilot, app, sandbox, {"kind": "drop_before_commit"})
         [lost] = app.orders.values()
         assert lost.status is OrderStatus.UNKNOWN
-        await pilot.press("escape")
-        await _find(pilot, app, lost.client_reference)
+        assert isinstance(app.screen, OrderOutcomeScreen)  # the counter sees "needs attention" at once
         await pilot.press("a")
         await settle(pilot, app)
         await pilot.press("enter")  # the only option: no order at eSIM Go
@@ -341,6 +341,7 @@ async def test_nothing_at_the_provider_closes_the_sale_as_not_placed(tmp_path):
         assert "not placed" in str(app.screen.query_one("#settle-answer").render())
         await pilot.press("y")
         await settle(pilot, app)
-        assert isinstance(app.screen, OrderDetailScreen)
+        assert isinstance(app.screen, OrderOutcomeScreen) and app.screen.order.status is OrderStatus.FAILED
+        assert "nothing was charged" in _text(app, "#outcome-text")
         assert app.orders[lost.id].status is OrderStatus.FAILED and "nothing was charged" in app.orders[lost.id].failure.reason
         assert await ledger(sandbox, "esimgo") == []

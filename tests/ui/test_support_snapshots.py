@@ -252,3 +252,15 @@ def test_settle_by_hand_asking(snap_compare, tmp_path):
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
     gate.set()
+
+
+def test_outcome_unknown_right_after_the_sale(snap_compare, tmp_path):
+    """The counter's view when eSIM Go charged but its answer was lost: the facts, the reference to quote,
+    and a to settle by hand once the portal was checked."""
+    sandbox = make_sandbox()
+    app = without_waits(make_app(tmp_path, sandbox))
+
+    async def run(pilot):
+        await esimgo_sale_meeting(pilot, app, sandbox, {"kind": "drop_after_commit"}, lookups_fail=True)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)

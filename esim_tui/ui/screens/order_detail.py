@@ -23,7 +23,6 @@ from esim_tui.services.wording import customer, order_state, plan_summary, short
 from esim_tui.ui.screens.delivery import DeliveryScreen
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.screens.refund import RefundScreen
-from esim_tui.ui.screens.settle import SettleScreen
 from esim_tui.ui.screens.top_up import TopUpScreen
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -239,11 +238,7 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
         if self.order.status is not OrderStatus.UNKNOWN:
             self.notify("This sale's outcome is known: there is nothing to settle.", markup=False)
             return
-        self.app.push_screen(SettleScreen(self.order), self._settled)
-
-    def _settled(self, order: Order | None) -> None:
-        if order is not None and order.activation_code and not order.is_installed:
-            self.app.push_screen(DeliveryScreen(order))  # a code never shown: hand it over now
+        self.esim_app.settle_by_hand(self.order)
 
     def _esim_order(self) -> Order:
         """The first sale of the eSIM: top-ups and refunds act on the eSIM, whichever record is open."""

@@ -52,6 +52,7 @@ class OrderOutcomeScreen(Screen):
     BINDINGS = [
         Binding("escape", "done", "Back", id="outcome.back"),
         Binding("n", "new_sale", "New sale here", id="outcome.new_sale"),
+        Binding("a", "settle", "Settle by hand", id="outcome.settle"),
     ]
 
     def __init__(self, order: Order, alternatives: tuple[Plan, ...] = ()) -> None:
@@ -89,3 +90,11 @@ class OrderOutcomeScreen(Screen):
 
     def action_new_sale(self) -> None:
         self.esim_app.new_sale_for(self.order.plan.destination.key)
+
+    def action_settle(self) -> None:
+        self.esim_app.settle_by_hand(self.order)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "settle":
+            return self.order.status is OrderStatus.UNKNOWN
+        return True
