@@ -111,7 +111,9 @@ class EsimApp(App):
         unseen = [o for o in self.orders.values() if o.status is OrderStatus.DELIVERED and o.activation_code and o.shown_at is None and not o.is_installed]
         if unseen:
             self.notify(f"{len(unseen)} delivered eSIM(s) were never shown; showing the newest now.", severity="warning", timeout=10, markup=False)
-            self.open_order(max(unseen, key=lambda o: o.created_at))
+            from esim_tui.ui.screens.delivery import DeliveryScreen
+
+            self.push_screen(DeliveryScreen(max(unseen, key=lambda o: o.created_at)))
         try:
             await self._load_catalogue(catalogue)
             await self._refresh_balances()
