@@ -323,15 +323,22 @@ class OctopusSim(SimulatedProvider):
             return self.error(401, "Authentication required")
         return JSONResponse(self._issue_tokens())
 
-    # ------------------------------------------------------------ catalogue
-
-    async def _list_products(self, request: Request) -> Response:
+    def _listing(self, request: Request) -> tuple[int, int] | Response:
+        """A list endpoint's credentials and paging: (page, per_page), or the refusal to answer with."""
         if denied := self._authenticate(request):
             return denied
         try:
-            page, per_page = _paging(request)
+            return _paging(request)
         except _Refused as exc:
             return self._refused(exc)
+
+    # ------------------------------------------------------------ catalogue
+
+    async def _list_products(self, request: Request) -> Response:
+        paging = self._listing(request)
+        if isinstance(paging, Response):
+            return paging
+        page, per_page = paging
         products = list(self.catalogue.products.values())
         code = request.query_params.get("country_code")
         if code is not None:
@@ -361,10 +368,11 @@ class OctopusSim(SimulatedProvider):
         return JSONResponse({"data": {**product.to_json(), "variants": variants}})
 
     async def _list_variants(self, request: Request) -> Response:
-        if denied := self._authenticate(request):
-            return denied
+        paging = self._listing(request)
+        if isinstance(paging, Response):
+            return paging
+        page, per_page = paging
         try:
-            page, per_page = _paging(request)
             product = self._product(request.path_params["product_id"])
         except _Refused as exc:
             return self._refused(exc)
@@ -539,12 +547,10 @@ class OctopusSim(SimulatedProvider):
         return JSONResponse({"data": body})
 
     async def _list_orders(self, request: Request) -> Response:
-        if denied := self._authenticate(request):
-            return denied
-        try:
-            page, per_page = _paging(request)
-        except _Refused as exc:
-            return self._refused(exc)
+        paging = self._listing(request)
+        if isinstance(paging, Response):
+            return paging
+        page, per_page = paging
         status = request.query_params.get("status")
         if status is not None and status not in ORDER_STATUSES:
             return self.error(400, f"status must be one of {', '.join(ORDER_STATUSES)}")
