@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from esim_tui.domain.destinations import country
 from esim_tui.domain.money import Money
 from esim_tui.domain.orders import (
     ActivationStatus,
@@ -22,21 +21,19 @@ from esim_tui.domain.orders import (
     Order,
     OrderStatus,
 )
-from esim_tui.domain.plans import Plan, ProviderName
+from esim_tui.domain.plans import ProviderName
+from tests.store_helpers import sample_plan
 
 T0 = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
 
-JAPAN_5GB = Plan(
-    provider=ProviderName.OCTOPUS,
+JAPAN_5GB = sample_plan(
     plan_id="var-jp-5gb-30d",
     product_id="prod-jp",
     name="Japan 5 GB 30 days",
-    destination=country("JP"),
     data_mb=5000,
     validity_days=30,
     price=Money(amount=Decimal("12.50"), currency="USD"),
     description="Docomo and SoftBank, 5G where available",
-    coverage=("JP",),
     speeds=("4G", "5G"),
     autostart=True,
     discount_percent=Decimal("7.5"),
