@@ -13,6 +13,17 @@ from esim_tui.providers.octopus import OctopusCards
 from esim_tui.sandbox.app import IN_PROCESS_URL, Sandbox, sandbox_transport
 from tests.conftest import ServedSandbox
 
+#: Sandbox faults that leave a create's outcome unknown to the adapter: (kind, extra fields, charges made).
+AMBIGUOUS_CREATES = [
+    ("error_500_after_commit", {}, 1),
+    ("drop_after_commit", {}, 1),
+    ("drop_before_commit", {}, 0),
+    ("malformed_json", {"body": "truncated"}, 1),
+    ("malformed_json", {"body": "html"}, 1),
+    ("malformed_json", {"body": "invalid_utf8"}, 1),
+    ("delay", {"seconds": 3}, 1),
+]
+
 
 class Waits(list):
     """A stand-in for asyncio.sleep that records how long the adapter chose to wait."""

@@ -18,7 +18,7 @@ from esim_tui.domain.errors import (
 from esim_tui.domain.orders import OrderStatus
 from esim_tui.providers.esimgo import EsimGo
 from tests.conftest import make_sandbox
-from tests.providers.conftest import Recording, Waits, control, esimgo_adapter, esimgo_fault, ledger
+from tests.providers.conftest import AMBIGUOUS_CREATES, Recording, Waits, control, esimgo_adapter, esimgo_fault, ledger
 from tests.providers.test_esimgo_adapter import plan_named, sell
 from tests.store_helpers import order_for
 
@@ -44,16 +44,7 @@ async def test_a_503_read_waits_retry_after_and_succeeds(esimgo, sandbox, waits)
 
 @pytest.mark.parametrize(
     ("kind", "extra", "charged"),
-    [
-        ("error_500_after_commit", {}, 1),
-        ("drop_after_commit", {}, 1),
-        ("drop_before_commit", {}, 0),
-        ("malformed_json", {"body": "truncated"}, 1),
-        ("malformed_json", {"body": "html"}, 1),
-        ("malformed_json", {"body": "invalid_utf8"}, 1),
-        ("error_503", {}, 0),
-        ("delay", {"seconds": 3}, 1),
-    ],
+    [*AMBIGUOUS_CREATES, ("error_503", {}, 0)],
 )
 async def test_an_ambiguous_transaction_is_outcome_unknown_and_never_sent_twice(sandbox, kind, extra, charged):
     recording = Recording(sandbox)

@@ -19,7 +19,7 @@ from esim_tui.domain.errors import (
 from esim_tui.domain.orders import ActivationStatus, InstallState, OrderStatus
 from esim_tui.providers.octopus import OctopusCards
 from esim_tui.sandbox.app import IN_PROCESS_URL, sandbox_transport
-from tests.providers.conftest import control, fault, ledger
+from tests.providers.conftest import AMBIGUOUS_CREATES, control, fault, ledger
 
 pytestmark = pytest.mark.anyio
 
@@ -147,15 +147,7 @@ async def test_a_failed_order_carries_the_reason_and_is_refunded(octopus, sandbo
 
 @pytest.mark.parametrize(
     ("kind", "extra", "charged"),
-    [
-        ("error_500_after_commit", {}, 1),
-        ("drop_after_commit", {}, 1),
-        ("drop_before_commit", {}, 0),
-        ("malformed_json", {"body": "truncated"}, 1),
-        ("malformed_json", {"body": "html"}, 1),
-        ("malformed_json", {"body": "invalid_utf8"}, 1),
-        ("delay", {"seconds": 3}, 1),
-    ],
+    AMBIGUOUS_CREATES,
 )
 async def test_an_ambiguous_create_is_outcome_unknown_never_failed(octopus, sandbox, kind, extra, charged):
     plan = await japan_1gb(octopus)
