@@ -120,3 +120,19 @@ async def esimgo_sale_meeting(pilot, app, sandbox, fault: dict, *, lookups_fail:
         await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "esimgo", "endpoint": "list_orders", "kind": "error_503", "retry_after": "1", "count": 50})
     await pilot.press("y")
     await settle(pilot, app)
+
+
+class Held:
+    """A stand-in for a service call that answers ``answer`` only once released, so a busy state stays
+    on screen for its snapshot."""
+
+    def __init__(self, answer=()) -> None:
+        self.answer = answer
+        self.gate = asyncio.Event()
+
+    async def __call__(self, *args, **kwargs):
+        await self.gate.wait()
+        return self.answer
+
+    def release(self) -> None:
+        self.gate.set()

@@ -8,7 +8,7 @@ import pytest
 
 from esim_tui.domain.errors import ProviderUnreachable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import make_app, sell_esimgo_japan, sell_japan, settle, to_confirmation
+from tests.ui.conftest import Held, make_app, sell_esimgo_japan, sell_japan, settle, to_confirmation
 
 
 def _post(sandbox, path, body):
@@ -54,20 +54,15 @@ def test_catalogue_no_match(snap_compare, tmp_path):
 def test_catalogue_loading(snap_compare, tmp_path):
     """While the providers answer, the catalogue shows that it is loading."""
     app = make_app(tmp_path)
-    gate = asyncio.Event()
-
-    async def slow_plans(*, refresh=False):
-        await gate.wait()
-        return ()
-
+    held = Held()
     for provider in app.sales.providers.values():
-        provider.plans = slow_plans
+        provider.plans = held
 
     async def run(pilot):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run)
-    gate.set()
+    held.release()
 
 
 def test_catalogue_provider_down(snap_compare, tmp_path):

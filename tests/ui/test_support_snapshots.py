@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 from esim_tui.domain.errors import ProviderTimeout
 from esim_tui.services import support
 from tests.conftest import make_sandbox
 from tests.ui.conftest import (
+    Held,
     esimgo_sale_meeting,
     make_app,
     sandbox_post,
@@ -132,21 +132,16 @@ def test_top_up_checking(snap_compare, tmp_path):
     """While the provider says which plans fit, the list says it is asking."""
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
-    gate = asyncio.Event()
+    held = Held()
 
     async def run(pilot):
         await _to_detail(pilot, app, sandbox)
-
-        async def slow(order):
-            await gate.wait()
-            return ()
-
-        app.sales.top_up_plans = slow
+        app.sales.top_up_plans = held
         await pilot.press("t")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
-    gate.set()
+    held.release()
 
 
 def test_refund_refused_for_a_started_bundle(snap_compare, tmp_path):
@@ -237,21 +232,16 @@ def test_settle_by_hand_asking(snap_compare, tmp_path):
     """While the provider is asked for possible orders, the dialog shows it is busy."""
     sandbox = make_sandbox()
     app = without_waits(make_app(tmp_path, sandbox))
-    gate = asyncio.Event()
+    held = Held([])
 
     async def run(pilot):
         await _to_unsettled_detail(pilot, app, sandbox)
-
-        async def slow(order):
-            await gate.wait()
-            return []
-
-        app.sales.possible_orders = slow
+        app.sales.possible_orders = held
         await pilot.press("a")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
-    gate.set()
+    held.release()
 
 
 def test_outcome_unknown_right_after_the_sale(snap_compare, tmp_path):
