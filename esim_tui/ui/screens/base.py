@@ -1,10 +1,12 @@
-"""What every screen with workers shares: a worker that fails unexpectedly is told to the agent.
+"""What screens share: a worker that fails unexpectedly is told to the agent, and the keys of a
+search box that drives a list below it.
 
 Textual posts ``Worker.StateChanged`` to the worker's own node and does not bubble it, so without
 this a screen's failed worker would vanish silently."""
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
@@ -24,3 +26,14 @@ class ShowsWorkerFailures:
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)  # type: ignore[arg-type]
+
+
+def list_keys(scope: str) -> list[Binding]:
+    """Up, Down, Page Up and Page Down move the list while the search box keeps focus (the screen's
+    ``action_move`` and ``action_page``); hidden from the footer, remappable as ``<scope>.down`` etc."""
+    return [
+        Binding("down", "move(1)", "Next", show=False, id=f"{scope}.down"),
+        Binding("up", "move(-1)", "Previous", show=False, id=f"{scope}.up"),
+        Binding("pagedown", "page(1)", show=False, id=f"{scope}.page_down"),
+        Binding("pageup", "page(-1)", show=False, id=f"{scope}.page_up"),
+    ]

@@ -15,6 +15,7 @@ from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import Order
 from esim_tui.services.catalogue import Catalogue, DestinationOffer
 from esim_tui.ui.messages import CatalogueFailed, CatalogueLoaded
+from esim_tui.ui.screens.base import list_keys
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.status_panel import StatusPanel
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -44,10 +45,7 @@ def _row(offer: DestinationOffer) -> tuple[str, ...]:
 class CatalogueScreen(Screen):
     BINDING_GROUP_TITLE = "Sell"
     BINDINGS = [
-        Binding("down", "move(1)", "Next", show=False, id="catalogue.down"),
-        Binding("up", "move(-1)", "Previous", show=False, id="catalogue.up"),
-        Binding("pagedown", "page(1)", show=False, id="catalogue.page_down"),
-        Binding("pageup", "page(-1)", show=False, id="catalogue.page_up"),
+        *list_keys("catalogue"),
         Binding("enter", "open", "Plans", id="catalogue.open", priority=True),
         Binding("ctrl+r", "refresh", "Refresh catalogue", id="catalogue.refresh"),
         Binding("escape", "clear", "Clear search", id="catalogue.clear"),

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from esim_tui.ui.screens.base import ShowsWorkerFailures
+from esim_tui.ui.screens.base import ShowsWorkerFailures, list_keys
 from esim_tui.domain.orders import Order
 from esim_tui.services.support import OrderFilter, OrderFinder
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
@@ -42,10 +42,7 @@ FILTERS = tuple(OrderFilter)
 class OrdersScreen(ShowsWorkerFailures, Screen):
     BINDING_GROUP_TITLE = "Orders"
     BINDINGS = [
-        Binding("down", "move(1)", "Next", show=False, id="orders.down"),
-        Binding("up", "move(-1)", "Previous", show=False, id="orders.up"),
-        Binding("pagedown", "page(1)", show=False, id="orders.page_down"),
-        Binding("pageup", "page(-1)", show=False, id="orders.page_up"),
+        *list_keys("orders"),
         Binding("enter", "open", "Open", id="orders.open", priority=True),
         Binding("f4", "next_filter(1)", "Filter", id="orders.filter"),
         Binding("shift+f4", "next_filter(-1)", "Previous filter", show=False, id="orders.filter_back"),
