@@ -135,14 +135,18 @@ async def test_training_commands_install_and_use_data_and_the_panel_follows(tmp_
         assert app.ctx.store.get(order.id).activation_code == order.activation_code  # kept after install
 
 
+async def _sell_with_email(pilot, app, email: str) -> None:
+    await to_confirmation(pilot, app)
+    app.screen.query_one("#customer-email").value = email
+    await pilot.press("y")
+    await settle(pilot, app)
+
+
 async def test_the_customer_email_goes_to_octopus_for_its_receipt(tmp_path):
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=(100, 30)) as pilot:
-        await to_confirmation(pilot, app)
-        app.screen.query_one("#customer-email").value = "ana@example.com"
-        await pilot.press("y")
-        await settle(pilot, app)
+        await _sell_with_email(pilot, app, "ana@example.com")
         order = next(iter(app.orders.values()))
         assert [c.detail for c in order.history if c.event == "RECEIPT E-MAILED"] == ["ana@example.com"]
         on_file = await sandbox_request(sandbox, "GET", f"/api/v1/esim/orders/{order.provider_order_id}", headers={"Authorization": "Bearer sandbox"})
@@ -153,10 +157,7 @@ async def test_a_refused_customer_email_is_noted_and_the_sale_stands(tmp_path):
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=(100, 30)) as pilot:
-        await to_confirmation(pilot, app)
-        app.screen.query_one("#customer-email").value = "not an address"
-        await pilot.press("y")
-        await settle(pilot, app)
+        await _sell_with_email(pilot, app, "not an address")
         assert isinstance(app.screen, DeliveryScreen)
         order = next(iter(app.orders.values()))
         assert order.status is OrderStatus.DELIVERED
