@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from esim_tui import __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(details: bool = True) -> argparse.ArgumentParser:
+    """``details=False`` leaves out the sandbox scenarios and the order filters, which cost imports
+    that starting the app must not pay; only a command line naming neither command may use it."""
     parser = argparse.ArgumentParser(
         prog="esim-tui",
         description="Sell travel eSIMs at the counter and look after them at the support desk. "
@@ -31,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster (default 1; 0 freezes it)")
     sandbox.add_argument("--token", default="sandbox", help="Octopus Cards bearer token to accept (default 'sandbox')")
     sandbox.add_argument("--esimgo-key", default="sandbox", help="eSIM Go X-API-Key to accept (default 'sandbox')")
-    from esim_tui.sandbox.core import SCENARIOS
-
+    if details:
+        from esim_tui.sandbox.core import SCENARIOS
+    else:
+        SCENARIOS = ("default",)  # noqa: N806
     sandbox.add_argument("--scenario", default="default", choices=SCENARIOS,
                          help="how orders behave: default delivers at once; realistic mixes in PENDING, FAILED and slow ones")
 
@@ -47,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "Exit status 1 when none matches. Never prints an activation code.")
     find.add_argument("text", nargs="+", metavar="TEXT", help="what to look for; several words must all match")
     find.add_argument("--status", default="all", type=_order_filter, metavar="FILTER",
-                      help=f"only orders in this state: {', '.join(_filters())} (default all)")
+                      help=f"only orders in this state: {', '.join(_filters()) if details else '…'} (default all)")
     find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON lines, one order per line")
     show = desk.add_parser("show", help="one order's detail and whole life",
                            description="One order by its id, client reference, provider order id or full ICCID: plan and price, "
@@ -71,36 +76,50 @@ def _order_filter(value: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(details=bool({"sandbox", "orders", "-h", "--help"} & set(words)))
     args = parser.parse_args(argv)
     if args.command == "sandbox":
         return _sandbox(args)
-    from esim_tui.config import ConfigError, load_settings
+    from esim_tui.config_file import ConfigError
     from esim_tui.domain.errors import EsimTuiError
 
     try:
-        settings = load_settings(args.config, db=args.db)
         if args.command == "orders":
             from esim_tui import reports
+            from esim_tui.config import load_settings
 
+            settings = load_settings(args.config, db=args.db)
             if args.orders_command == "find":
                 return reports.find_orders(settings, " ".join(args.text), status=args.status, as_json=args.json)
             if args.orders_command == "show":
                 return reports.show_order(settings, args.id, as_json=args.json)
             return reports.print_orders(settings, as_json=args.json)
-        from esim_tui.logs import configure_logging
-        from esim_tui.ui.app import run_app
+        from esim_tui.config_file import peek
+        from esim_tui.ui.app import Boot, run_app
 
-        # Only real secrets: each value given is masked wherever it appears in the log.
-        secrets = [s for s in (settings.octopus.token, settings.esimgo.api_key) if s is not None]
-        configure_logging(settings.order_file().parent / "esim-tui.log", secrets)
-        return run_app(settings, force_sandbox=args.sandbox)
+        # The first screen is painted from a first look at the settings; they are validated, the log
+        # set up and the services built right after it (a mistake then stops the app, as here).
+        first_look = peek(args.config, db=args.db, force_sandbox=args.sandbox)
+        return run_app(Boot(first_look, partial(_services, args)))
     except ConfigError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)
         return 2
     except EsimTuiError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)
         return 1
+
+
+def _services(args: argparse.Namespace):  # -> AppContext, built in the app's boot thread
+    from esim_tui.config import load_settings
+    from esim_tui.logs import configure_logging
+    from esim_tui.ui.context import build_context
+
+    settings = load_settings(args.config, db=args.db)
+    # Only real secrets: each value given is masked wherever it appears in the log.
+    secrets = [s for s in (settings.octopus.token, settings.esimgo.api_key) if s is not None]
+    configure_logging(settings.order_file().parent / "esim-tui.log", secrets)
+    return build_context(settings, force_sandbox=args.sandbox)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

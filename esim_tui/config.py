@@ -8,24 +8,15 @@ File: ``$ESIM_TUI_CONFIG`` or ``<platform config dir>/esim-tui/config.toml``. En
 from __future__ import annotations
 
 import os
-import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from esim_tui.domain.errors import EsimTuiError
+from esim_tui.config_file import ENV, ConfigError, default_config_path, default_data_dir, order_file_of, raw_settings
 
-APP_NAME = "esim-tui"
-
-
-class ConfigError(EsimTuiError):
-    def __init__(self, path: Path | None, key: str, problem: str) -> None:
-        self.path = path
-        self.key = key
-        where = f"{path}" if path else "the environment"
-        super().__init__(f"Configuration error in {where}, key '{key}': {problem}.", "Fix it and start again.")
+__all__ = ["ConfigError", "Settings", "default_config_path", "default_data_dir", "load_settings"]
 
 
 class _Section(BaseModel):
@@ -78,57 +69,17 @@ class Settings(_Section):
         return self.octopus.token is None and self.esimgo.api_key is None
 
     def order_file(self) -> Path:
-        return self.store.path or default_data_dir() / "orders.json"
-
-
-_ENV = {
-    "ESIM_TUI_OCTOPUS_URL": ("octopus", "url"),
-    "ESIM_TUI_OCTOPUS_TOKEN": ("octopus", "token"),
-    "ESIM_TUI_ESIMGO_URL": ("esimgo", "url"),
-    "ESIM_TUI_ESIMGO_API_KEY": ("esimgo", "api_key"),
-    "ESIM_TUI_DB": ("store", "path"),
-}
-
-
-def default_config_path() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME) / "config.toml"
-
-
-def default_data_dir() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path(APP_NAME)
+        return order_file_of(self.store.path)
 
 
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None, db: Path | None = None) -> Settings:
     """Read the config file (if any), then the environment, then ``db`` (the --db option)."""
+    path, data = raw_settings(path, environ, db)
     env = os.environ if environ is None else environ
-    if path is None:
-        path = Path(env["ESIM_TUI_CONFIG"]) if env.get("ESIM_TUI_CONFIG") else default_config_path()
-        explicit = "ESIM_TUI_CONFIG" in env
-    else:
-        explicit = True
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(path, "(file)", f"not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(path, "(file)", f"cannot be read: {exc}") from None
-    elif explicit:
-        raise ConfigError(path, "(file)", "the file does not exist")
-    for var, (section, key) in _ENV.items():
-        if env.get(var):
-            data.setdefault(section, {})[key] = env[var]
-    if db is not None:
-        data.setdefault("store", {})["path"] = str(db)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        env_var = next((v for v, k in _ENV.items() if ".".join(k) == key and env.get(v)), None)
+        env_var = next((v for v, k in ENV.items() if ".".join(k) == key and env.get(v)), None)
         raise ConfigError(None if env_var else path, env_var or key, err["msg"].lower()) from None

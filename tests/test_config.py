@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from esim_tui.config import ConfigError, load_settings
+from esim_tui.config_file import peek
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -62,3 +63,39 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, key):
 def test_a_named_config_file_that_is_missing_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(environ={"ESIM_TUI_CONFIG": str(tmp_path / "nope.toml")})
+
+
+# ---------------------------------------------------------------- the first look, before validation
+
+
+def test_first_look_reads_what_the_first_screen_needs(tmp_path):
+    path = write(tmp_path, '[ui]\ntheme = "esim-light"\nkeymap = { "confirm.buy" = "b" }\n[store]\npath = "/srv/shop/orders.json"\n')
+    look = peek(path, environ={"ESIM_TUI_ESIMGO_API_KEY": "k"})
+    assert look.theme == "esim-light" and look.keymap == {"confirm.buy": "b"}
+    assert look.order_file == Path("/srv/shop/orders.json")
+    assert look.providers == ("esimgo",) and not look.on_sandbox
+    # The validated settings agree on where the orders go.
+    assert load_settings(path, environ={"ESIM_TUI_ESIMGO_API_KEY": "k"}).order_file() == look.order_file
+
+
+def test_first_look_on_the_sandbox_uses_the_sandbox_order_file(tmp_path):
+    look = peek(None, environ={}, db=tmp_path / "orders.json")
+    assert look.on_sandbox and look.providers == ("esimgo", "octopus")
+    assert look.order_file == tmp_path / "orders-sandbox.json"
+    forced = peek(None, environ={"ESIM_TUI_OCTOPUS_TOKEN": "t"}, db=tmp_path / "orders.json", force_sandbox=True)
+    assert forced.on_sandbox and forced.order_file == tmp_path / "orders-sandbox.json"
+
+
+@pytest.mark.parametrize("text", ['ui = "dark"\n', '[ui]\ntheme = 3\nkeymap = "b"\n', "store = 1\n"])
+def test_first_look_falls_back_on_odd_values_that_validation_then_reports(tmp_path, text):
+    path = write(tmp_path, text)
+    look = peek(path, environ={})
+    assert look.theme == "esim-dark" and look.keymap == {}
+    with pytest.raises(ConfigError):
+        load_settings(path, environ={})
+
+
+def test_first_look_reports_a_file_that_cannot_be_parsed(tmp_path):
+    path = write(tmp_path, "[octopus\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        peek(path, environ={})

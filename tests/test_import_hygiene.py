@@ -34,3 +34,15 @@ def test_headless_module_does_not_import_textual(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", f"{module} pulled in Textual: {out.stdout}"
+
+
+# What `esim-tui` imports before its first paint: Textual and the standard library, not the services.
+START_PATH = "import esim_tui.cli as cli; cli.build_parser(details=False); import esim_tui.config_file, esim_tui.ui.app"
+HEAVY = ("pydantic", "httpx", "pycountry", "babel", "tinydb", "filelock", "starlette", "segno")
+
+
+def test_the_first_paint_imports_none_of_the_services_libraries() -> None:
+    code = f"import sys; {START_PATH}; print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"the start path pulled in: {out.stdout}"

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from esim_tui.domain.destinations import Destination, DestinationKind
-from esim_tui.domain.money import Money
+from esim_tui.domain.money import Money, format_amount
 from esim_tui.domain.plans import Plan, ProviderName
+from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,23 +29,13 @@ class DestinationOffer:
         return len(self.plans)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    offer: DestinationOffer
-    name: str  # casefolded
-    words: tuple[str, ...]
-    codes: frozenset[str]  # alpha-2, alpha-3, region code (casefolded)
-    region: str  # casefolded region name, "" for none
-    aliases: tuple[str, ...]
-
-
 _KIND_ORDER = {DestinationKind.COUNTRY: 0, DestinationKind.REGION: 1, DestinationKind.GLOBAL: 2}
 
 
 @dataclass
 class Catalogue:
     offers: tuple[DestinationOffer, ...] = ()
-    _entries: tuple[_Entry, ...] = field(default=(), repr=False)
+    index: CatalogueIndex = field(default_factory=lambda: CatalogueIndex(()), repr=False)
     _by_key: dict[str, DestinationOffer] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -67,8 +58,7 @@ class Catalogue:
                 )
             )
         offers.sort(key=lambda o: (_KIND_ORDER[o.destination.kind], o.destination.name))
-        entries = tuple(_entry(o) for o in offers)
-        return cls(tuple(offers), entries, {o.destination.key: o for o in offers})
+        return cls(tuple(offers), CatalogueIndex(destination_line(o) for o in offers), {o.destination.key: o for o in offers})
 
     @property
     def plan_count(self) -> int:
@@ -78,50 +68,34 @@ class Catalogue:
         return self._by_key.get(destination_key)
 
     def search(self, text: str) -> list[DestinationOffer]:
-        """Destinations matching what the agent typed, best first.
-
-        An exact ISO code ("JP", "JPN") comes first, then names starting with the text, then names
-        containing it, then every destination of a region whose name matches ("europe"), then
-        "global"/"world" for worldwide plans.
-        """
-        query = " ".join(text.casefold().split())
-        if not query:
-            return list(self.offers)
-        ranked: list[tuple[int, int, DestinationOffer]] = []
-        for i, e in enumerate(self._entries):
-            rank = _rank(e, query)
-            if rank is not None:
-                ranked.append((rank, i, e.offer))
-        ranked.sort(key=lambda t: (t[0], t[1]))
-        return [offer for _rank_, _i, offer in ranked]
+        """The destinations' offers matching what the agent typed, best first (CatalogueIndex.search)."""
+        return [self._by_key[line.key] for line in self.index.search(text)]
 
 
-def _rank(e: _Entry, q: str) -> int | None:
-    if q in e.codes:
-        return 0
-    if e.name == q or q in e.aliases:
-        return 1
-    if e.name.startswith(q) or any(w.startswith(q) for w in e.words):
-        return 2
-    if q in e.name or any(q in a for a in e.aliases):
-        return 3
-    if len(q) >= 3 and e.region.startswith(q):
-        return 4
-    return None
-
-
-def _entry(offer: DestinationOffer) -> _Entry:
+def destination_line(offer: DestinationOffer) -> DestinationLine:
+    """The catalogue line of an offer: what the agent sees and what a search matches."""
     d = offer.destination
-    codes = {d.code.casefold()}
+    codes = [d.code.casefold()]
     if d.alpha3:
-        codes.add(d.alpha3.casefold())
+        codes.append(d.alpha3.casefold())
     if d.kind is DestinationKind.REGION and d.region is not None:
-        codes.add(d.region.code.casefold())
+        codes.append(d.region.code.casefold())
     aliases = tuple(a.casefold() for a in d.aliases)
     if d.kind is DestinationKind.GLOBAL:
         aliases += ("global", "world", "worldwide")
-    name = d.name.casefold()
-    return _Entry(offer, name, tuple(name.replace("-", " ").split()), frozenset(codes), d.region.value.casefold() if d.region else "", aliases)
+    price = offer.lowest_price
+    return DestinationLine(
+        key=d.key,
+        code=d.code,
+        name=d.name,
+        code_label=f"{d.code} {d.alpha3}" if d.alpha3 else (d.region.code if d.region else "GLO"),
+        plan_count=offer.plan_count,
+        price_label=f"{format_amount(price.amount)} {price.currency}" if price else "—",
+        providers_label=", ".join(p.display for p in offer.providers),
+        codes=tuple(dict.fromkeys(codes)),
+        region=d.region.value.casefold() if d.region else "",
+        aliases=aliases,
+    )
 
 
 def _lowest(plans: Sequence[Plan]) -> Money | None:

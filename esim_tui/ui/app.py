@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Iterable
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -16,23 +22,26 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker
 
-from esim_tui.config import Settings
+from esim_tui.config_file import ConfigError, FirstLook
 from esim_tui.domain.errors import EsimTuiError
-from esim_tui.domain.money import Money, format_amount
-from esim_tui.domain.orders import Order, OrderStatus
-from esim_tui.domain.plans import Plan, Quote
-from esim_tui.services.catalogue import Catalogue, DestinationOffer
-from esim_tui.services.following import Follower
-from esim_tui.services.ordering import CatalogueLoad
-from esim_tui.services.wording import customer
-from esim_tui.ui.context import AppContext, build_context
-from esim_tui.ui.messages import CatalogueFailed, CatalogueLoaded
+from esim_tui.services.catalogue_cache import catalogue_file, read_index, save_index
 from esim_tui.ui.paths import stylesheets
 from esim_tui.ui.screens.base import report_worker_failure
 from esim_tui.ui.screens.catalogue import CatalogueScreen
 from esim_tui.ui.themes import THEMES
 
-# The other screens are imported where they are first opened: the counter's start only needs the catalogue.
+if TYPE_CHECKING:
+    from esim_tui.domain.orders import Order
+    from esim_tui.domain.plans import Plan, Quote
+    from esim_tui.services.catalogue import Catalogue
+    from esim_tui.services.catalogue_index import CatalogueIndex as CatalogueIndexT
+    from esim_tui.services.ordering import CatalogueLoad, Sales
+    from esim_tui.ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+# What the first paint needs is imported above; pydantic, httpx, the providers, the store and the other
+# screens are imported after it (``Boot``) or where they are first opened.
 
 POLL_TICK = 1.0  # seconds between looks at which order is due; each provider's schedule decides the rest
 
@@ -52,22 +61,29 @@ class EsimApp(App):
     balance_line: reactive[str] = reactive("")
     balance_low: reactive[bool] = reactive(False)
 
-    def __init__(self, ctx: AppContext, *, follow: bool = True) -> None:
+    def __init__(self, ctx: AppContext | None = None, *, follow: bool = True, boot: Boot | None = None) -> None:
+        """Either on services already built (``ctx``: tests, scripts), or the command line's start
+        (``boot``): the first screen is painted from ``boot.first_look`` and the saved destination
+        list, and the services are built in a thread after that paint."""
         super().__init__()
-        self.ctx = ctx
-        self.sales = ctx.sales
-        self.on_sandbox = ctx.on_sandbox
+        if (ctx is None) == (boot is None):
+            raise ValueError("EsimApp needs either ctx or boot")
+        self.ctx: AppContext | None = None
+        self.sales: Sales | None = None
+        self.follower = None
+        self.boot = boot
+        self.built: AppContext | None = None  # what the boot thread built, even if the app quit meanwhile
+        self.fatal: str | None = None  # why the services could not start (printed after the app exits)
+        self.on_sandbox = ctx.on_sandbox if ctx is not None else boot.first_look.on_sandbox
         self.follow = follow
-        self.follower = Follower(ctx.sales, ctx.now)
         self.catalogue: Catalogue | None = None
+        self.saved_catalogue = boot.saved_catalogue() if boot is not None else None
+        self._open_when_loaded: str | None = None  # a destination chosen before its plans arrived
         self.orders: dict[str, Order] = {}
         self.started = asyncio.Event()  # set when earlier sales are settled and the catalogue answered
         self.animation_level = "none"
         for theme in THEMES:
             self.register_theme(theme)
-        self.theme = ctx.settings.ui.theme
-        if ctx.settings.ui.keymap:
-            self.set_keymap(ctx.settings.ui.keymap)
         # One provider, so the palette lists commands in a fixed order (providers race otherwise).
         self.COMMANDS = {SellCommands}
         self.catalogue_screen = CatalogueScreen()
@@ -75,25 +91,78 @@ class EsimApp(App):
         self.add_mode("orders", _orders_screen)
         #: (order, error) each time an order changes: the order list and details subscribe.
         self.order_updates: Signal[tuple[Order, str | None]] = Signal(self, "order-updates")
+        if ctx is not None:
+            self._attach(ctx)
+        else:
+            self._look(boot.first_look.theme, boot.first_look.keymap)
+
+    def _look(self, theme: str, keymap: dict[str, str]) -> None:
+        self.theme = theme if any(t.name == theme for t in THEMES) else THEMES[0].name
+        if keymap:
+            self.set_keymap(keymap)
+
+    def _attach(self, ctx: AppContext) -> None:
+        from esim_tui.services.following import Follower
+
+        self.ctx = ctx
+        self.sales = ctx.sales
+        self.on_sandbox = ctx.on_sandbox
+        self.follower = Follower(ctx.sales, ctx.now)
+        self._look(ctx.settings.ui.theme, ctx.settings.ui.keymap)
 
     # ------------------------------------------------------------ start and stop
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
             return False  # hides F2 in Orders and F3 in Sell
+        if action == "switch_mode" and self.ctx is None:
+            return None  # the order records are not open yet: F2 shows, greyed, for that moment
         return True
 
     def on_mount(self) -> None:
         self.sub_title = "SANDBOX" if self.on_sandbox else ""
-        self.startup()
+        if self.ctx is not None:
+            self.startup()
+            self._follow()
+            return
+        if self.saved_catalogue is not None:
+            self.catalogue_screen.show_saved(*self.saved_catalogue)
+        # After the first paint, so the heavy imports do not hold it back.
+        self.call_after_refresh(lambda: self.run_worker(self._boot(), group="startup", exclusive=True, exit_on_error=False))
+
+    def _follow(self) -> None:
         if self.follow:
             self.set_timer(POLL_TICK, self._tick)
 
+    async def _boot(self) -> None:
+        try:
+            self.built = await asyncio.to_thread(self.boot.build)
+        except Exception as exc:  # noqa: BLE001 - without its services the app cannot go on: say why and stop
+            if isinstance(exc, EsimTuiError):
+                self.fatal = exc.message
+            else:
+                log.exception("The services could not start")
+                self.fatal = f"esim-tui could not start ({type(exc).__name__}); the log beside the order file says more."
+            self.started.set()
+            self.exit(return_code=2 if isinstance(exc, ConfigError) else 1)
+            return
+        keep_out_of_collections()  # the modules and objects the boot brought in live as long as the app
+        self._attach(self.built)
+        self.refresh_bindings()
+        self._follow()
+        await self._startup()
+
     async def on_unmount(self) -> None:
-        await self.ctx.aclose()
+        if self.ctx is not None:
+            await self.ctx.aclose()
 
     @work(exclusive=True, group="startup", exit_on_error=False, description="Settling earlier sales, loading the catalogue")
     async def startup(self) -> None:
+        await self._startup()
+
+    async def _startup(self) -> None:
+        from esim_tui.domain.orders import OrderStatus
+
         # The catalogue is fetched while earlier sales are settled; it is shown only after them.
         catalogue = asyncio.ensure_future(self.sales.load_catalogue(refresh=False))
         try:
@@ -113,6 +182,7 @@ class EsimApp(App):
             self.notify(f"{len(unseen)} delivered eSIM(s) were never shown; showing the newest now.", severity="warning", timeout=10, markup=False)
             from esim_tui.ui.screens.delivery import DeliveryScreen
 
+            self._open_when_loaded = None  # the customer waiting for that code comes first
             self.push_screen(DeliveryScreen(max(unseen, key=lambda o: o.created_at)))
         try:
             await self._load_catalogue(catalogue)
@@ -124,6 +194,8 @@ class EsimApp(App):
         self.run_worker(self._refresh_balances(), group="balances", exclusive=True, exit_on_error=False)
 
     async def _refresh_balances(self) -> None:
+        from esim_tui.domain.money import Money, format_amount
+
         threshold = self.ctx.settings.balance.warn_below
         parts, low = [], False
         for name, balance in (await self.sales.balances()).items():
@@ -136,26 +208,52 @@ class EsimApp(App):
         self.balance_line = ("LOW BALANCE · " if low else "") + " · ".join(parts)
 
     def load_catalogue(self, refresh: bool = False) -> None:
+        if self.sales is None:
+            self.notify("Still starting: the catalogue is on its way.", markup=False)
+            return
         self.run_worker(self._load_catalogue(self.sales.load_catalogue(refresh=refresh)), group="catalogue", exclusive=True, exit_on_error=False)
 
     async def _load_catalogue(self, loading: Awaitable[CatalogueLoad]) -> None:
         try:
             load = await loading
         except EsimTuiError as exc:
-            self.catalogue_screen.show_failure(CatalogueFailed(exc.message))
+            self.catalogue_screen.show_failure(exc.message)
             return
         self.catalogue = load.catalogue
-        self.catalogue_screen.show_catalogue(CatalogueLoaded(load))
+        self.catalogue_screen.show_catalogue(load)
+        if self._open_when_loaded is not None:
+            key, self._open_when_loaded = self._open_when_loaded, None
+            if self.screen is self.catalogue_screen:
+                self.open_plans(key)
+        if self.boot is not None and not load.errors:
+            await self._save_catalogue(load.catalogue)
+
+    async def _save_catalogue(self, catalogue: Catalogue) -> None:
+        try:
+            await asyncio.to_thread(
+                save_index, self.boot.catalogue_file, catalogue.index, [p.value for p in self.sales.providers], datetime.now(UTC)
+            )
+        except OSError as exc:  # only the next start's first paint is slower
+            log.warning("The catalogue could not be saved for the next start: %s", exc)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)
 
     # ------------------------------------------------------------ the sale flow
 
-    def open_plans(self, offer: DestinationOffer) -> None:
+    def open_plans(self, destination_key: str) -> None:
+        """The destination's plans; chosen from the saved list before the plans arrived, they open
+        as soon as the catalogue is loaded."""
         from esim_tui.ui.screens.plans import PlansScreen
 
-        self.push_screen(PlansScreen(offer))
+        offer = self.catalogue.offer(destination_key) if self.catalogue is not None else None
+        if offer is not None:
+            self.push_screen(PlansScreen(offer))
+        elif self.catalogue is None:
+            self._open_when_loaded = destination_key
+            self.notify("Loading the plans from the providers…", timeout=3, markup=False)
+        else:
+            self.notify("That destination is not in the catalogue any more.", severity="warning", markup=False)
 
     def confirm_plan(self, plan: Plan, *, top_up_of: Order | None = None, follows: Order | None = None) -> None:
         from esim_tui.ui.screens.confirm import ConfirmScreen
@@ -171,6 +269,8 @@ class EsimApp(App):
     async def _place(
         self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str, top_up_of: Order | None, follows: Order | None
     ) -> None:
+        from esim_tui.domain.orders import OrderStatus
+        from esim_tui.services.wording import customer
         from esim_tui.ui.screens.delivery import DeliveryScreen
         from esim_tui.ui.screens.order_detail import OrderDetailScreen
 
@@ -247,6 +347,7 @@ class EsimApp(App):
         self.push_screen(OrderDetailScreen(self.orders.get(order.id, order)))
 
     def open_order(self, order: Order) -> None:
+        from esim_tui.domain.orders import OrderStatus
         from esim_tui.ui.screens.delivery import DeliveryScreen
         from esim_tui.ui.screens.order_outcome import OrderOutcomeScreen
 
@@ -281,6 +382,9 @@ class EsimApp(App):
     # ------------------------------------------------------------ following orders in play
 
     def order_changed(self, order: Order, error: str | None = None) -> None:
+        from esim_tui.domain.orders import OrderStatus
+        from esim_tui.services.wording import customer
+
         before = self.orders.get(order.id)
         self.orders[order.id] = order
         self.follower.track(order)
@@ -326,6 +430,8 @@ class EsimApp(App):
 
     def target_order(self) -> Order | None:
         """The order a palette command acts on: the one on screen, else the one highlighted in the panel."""
+        from esim_tui.domain.orders import Order
+
         on_screen = getattr(self.screen, "order", None)
         if isinstance(on_screen, Order):
             return self.orders.get(on_screen.id, on_screen)
@@ -333,7 +439,9 @@ class EsimApp(App):
         return self.orders.get(row.id, row) if isinstance(row, Order) else None
 
     async def train(self, what: str, amount: int = 0) -> None:
-        training = self.ctx.training
+        from esim_tui.services.wording import customer
+
+        training = self.ctx.training if self.ctx is not None else None
         if training is None:
             return
         order = self.target_order()
@@ -375,7 +483,7 @@ class SellCommands(Provider):
             ("Theme: high contrast", partial(setattr, app, "theme", "esim-high-contrast"), "Black, white and yellow"),
         ]
         commands += getattr(screen, "palette_commands", list)()
-        if app.on_sandbox and app.ctx.training is not None:
+        if app.on_sandbox and app.ctx is not None and app.ctx.training is not None:
             run = lambda *a: app.run_worker(app.train(*a), group="training", exit_on_error=False)  # noqa: E731
             commands += [
                 ("Training: the customer installs this eSIM", partial(run, "install"), "Sandbox: as if the QR was scanned"),
@@ -414,11 +522,31 @@ def keep_out_of_collections() -> None:
     gc.freeze()
 
 
-def run_app(settings: Settings, *, force_sandbox: bool = False) -> int:
-    ctx = build_context(settings, force_sandbox=force_sandbox)
+@dataclass(frozen=True)
+class Boot:
+    """The command line's start: what the first screen needs, and how the services are built after it."""
+
+    first_look: FirstLook
+    build: Callable[[], AppContext]  # runs in a thread; raises ConfigError or another EsimTuiError
+
+    @property
+    def catalogue_file(self) -> Path | None:
+        return catalogue_file(self.first_look.order_file) if self.first_look.order_file else None
+
+    def saved_catalogue(self) -> tuple[CatalogueIndexT, datetime] | None:
+        path = self.catalogue_file
+        return read_index(path, self.first_look.providers) if path is not None else None
+
+
+def run_app(boot: Boot) -> int:
+    """Run the app; after it, close what the boot built and say why it could not start, if it could not."""
     keep_out_of_collections()
+    app = EsimApp(boot=boot)
     try:
-        EsimApp(ctx).run()
+        app.run()
     finally:
-        ctx.close()
-    return 0
+        if app.built is not None:
+            app.built.close()
+    if app.fatal:
+        print(f"esim-tui: {app.fatal}", file=sys.stderr)
+    return app.return_code or 0

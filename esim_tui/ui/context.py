@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from esim_tui import config_file
 from esim_tui.config import Settings
 from esim_tui.domain.plans import ProviderName
 from esim_tui.providers.base import Provider
@@ -38,8 +39,7 @@ class AppContext:
 
 def sandbox_order_file(settings: Settings) -> Path:
     """Training sales never mix with real ones: the sandbox keeps its own order file."""
-    path = settings.order_file()
-    return path.with_name(path.stem + "-sandbox" + path.suffix)
+    return config_file.sandbox_order_file(settings.order_file())
 
 
 def build_context(settings: Settings, *, force_sandbox: bool = False, store=None, sandbox=None, now: Clock = utc_now) -> AppContext:

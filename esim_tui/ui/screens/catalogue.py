@@ -11,16 +11,17 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from esim_tui.domain.money import format_amount
-from esim_tui.domain.orders import Order
-from esim_tui.services.catalogue import Catalogue, DestinationOffer
-from esim_tui.ui.messages import CatalogueFailed, CatalogueLoaded
+from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine
 from esim_tui.ui.screens.base import list_keys
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.status_panel import StatusPanel
 from esim_tui.ui.widgets.top_bar import TopBar
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from esim_tui.domain.orders import Order
+    from esim_tui.services.ordering import CatalogueLoad
     from esim_tui.ui.app import EsimApp
 
 LOADING = "Loading the catalogue from the providers…"
@@ -35,11 +36,8 @@ COLUMNS = (
 )
 
 
-def _row(offer: DestinationOffer) -> tuple[str, ...]:
-    d = offer.destination
-    code = f"{d.code} {d.alpha3}" if d.alpha3 else (d.region.code if d.region else "GLO")
-    price = f"{format_amount(offer.lowest_price.amount)} {offer.lowest_price.currency}" if offer.lowest_price else "—"
-    return (d.name, code, str(offer.plan_count), price, ", ".join(p.display for p in offer.providers))
+def _row(line: DestinationLine) -> tuple[str, ...]:
+    return line.cells
 
 
 class CatalogueScreen(Screen):
@@ -53,7 +51,7 @@ class CatalogueScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.catalogue: Catalogue | None = None
+        self.index: CatalogueIndex | None = None  # the destinations listed: the saved list, then the loaded one
 
     @property
     def esim_app(self) -> EsimApp:
@@ -77,31 +75,47 @@ class CatalogueScreen(Screen):
 
     # ------------------------------------------------------------ catalogue
 
-    def show_catalogue(self, message: CatalogueLoaded) -> None:
-        self.catalogue = message.load.catalogue
-        self.table.empty_text = NO_MATCH if self.catalogue.offers else "No plans are on sale right now."
+    def show_saved(self, index: CatalogueIndex, saved_at: datetime) -> None:
+        """The list saved at the last load, while the providers are asked again (it has no plans)."""
+        self.index = index
+        self.table.empty_text = NO_MATCH
+        self.query_one("#catalogue-message", Static).update(
+            f"Destinations as of {saved_at.astimezone():%d %b %H:%M}; asking the providers for their plans…"
+        )
+        self._filter(self.query_one("#search", Input).value)
+
+    def show_catalogue(self, load: CatalogueLoad) -> None:
+        self.index = load.catalogue.index
+        self.table.empty_text = NO_MATCH if self.index.lines else "No plans are on sale right now."
         notice = self.query_one("#catalogue-message", Static)
-        if message.load.errors:
-            lines = [f"{name.display}: {err.message}" for name, err in message.load.errors.items()]
-            lead = "Some plans are missing." if self.catalogue.offers else "The catalogue could not be loaded; press Ctrl+R to try again."
+        if load.errors:
+            lines = [f"{name.display}: {err.message}" for name, err in load.errors.items()]
+            lead = "Some plans are missing." if self.index.lines else "The catalogue could not be loaded; press Ctrl+R to try again."
             notice.update(lead + " " + " ".join(lines))
         else:
             notice.update("")
-        self._filter(self.query_one("#search", Input).value)
+        # The loaded list replacing the saved one keeps the agent's place.
+        self._filter(self.query_one("#search", Input).value, keep_place=True)
 
-    def show_failure(self, message: CatalogueFailed) -> None:
+    def show_failure(self, error: str) -> None:
+        notice = self.query_one("#catalogue-message", Static)
+        if self.index is not None:  # the saved list stays, for finding a destination; its plans cannot open
+            notice.update(f"The plans could not be loaded. {error} Press Ctrl+R to try again.")
+            return
         self.table.empty_text = "No catalogue."
         self.table.refresh_rows()
-        notice = self.query_one("#catalogue-message", Static)
-        notice.update(f"The catalogue could not be loaded. {message.error} Press Ctrl+R to try again.")
+        notice.update(f"The catalogue could not be loaded. {error} Press Ctrl+R to try again.")
 
     @on(Input.Changed, "#search")
     def _search(self, event: Input.Changed) -> None:
         self._filter(event.value)
 
-    def _filter(self, text: str) -> None:
-        if self.catalogue is not None:
-            self.table.set_rows(self.catalogue.search(text))
+    def _filter(self, text: str, *, keep_place: bool = False) -> None:
+        if self.index is None:
+            return
+        rows = self.index.search(text)
+        keep = self.table.highlighted if keep_place else None
+        self.table.set_rows(rows, keep=next((r for r in rows if r.key == keep.key), None) if keep is not None else None)
 
     # ------------------------------------------------------------ actions
 
@@ -120,9 +134,9 @@ class CatalogueScreen(Screen):
         if isinstance(self.focused, OfferTable) and self.focused is not self.table:
             self.focused.action_choose()
             return
-        offer = self.table.highlighted
-        if offer is not None:
-            self.esim_app.open_plans(offer)
+        line = self.table.highlighted
+        if line is not None:
+            self.esim_app.open_plans(line.key)
 
     @on(Input.Submitted, "#search")
     def _submitted(self) -> None:
@@ -130,7 +144,7 @@ class CatalogueScreen(Screen):
 
     @on(OfferTable.Chosen, "#destinations")
     def _chosen(self, event: OfferTable.Chosen) -> None:
-        self.esim_app.open_plans(event.row)
+        self.esim_app.open_plans(event.row.key)
 
     @on(OfferTable.Chosen, "#orders-in-play")
     def _order_chosen(self, event: OfferTable.Chosen) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from esim_tui.domain.orders import Order
-from esim_tui.services.wording import customer, data_left, order_state, short_time
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
+
+if TYPE_CHECKING:
+    from esim_tui.domain.orders import Order
+
+# The wording (and the order model behind it) is imported when the first order is shown: the first
+# paint of the counter has none to show yet.
 
 COLUMNS = (
     Column("Customer", 16),
@@ -20,6 +26,8 @@ COLUMNS = (
 
 
 def _row(order: Order) -> tuple[str, ...]:
+    from esim_tui.services.wording import customer, data_left, order_state, short_time
+
     return (
         customer(order),
         f"{order.plan.destination.name} {order.plan.data_label}/{order.plan.validity_days}d",
@@ -64,6 +72,8 @@ class StatusPanel(Vertical):
     def _show_error(self) -> None:
         banner = self.query_one("#status-error", Static)
         if self.errors:
+            from esim_tui.services.wording import customer
+
             order_id, message = next(iter(self.errors.items()))
             who = next((customer(o) for o in self.orders if o.id == order_id), order_id)
             banner.update(f"Last check of {who} failed: {message} Still following; the panel keeps going.")
