@@ -119,6 +119,14 @@ class EsimApp(App):
             return None  # the order records are not open yet: F2 shows, greyed, for that moment
         return True
 
+    async def action_switch_mode(self, mode: str) -> None:
+        """F2 and F3 land on the mode's first screen with its search ready: a screen left open there
+        (a QR shown an hour ago, an order since changed) would be out of date."""
+        await self.switch_mode(mode)
+        self.back_to_start()
+        for search in self.screen.query("#search, #order-search"):
+            search.focus()
+
     def on_mount(self) -> None:
         self.sub_title = "SANDBOX" if self.on_sandbox else ""
         if self.ctx is not None:

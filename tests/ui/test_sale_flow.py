@@ -163,3 +163,37 @@ async def test_a_refused_customer_email_is_noted_and_the_sale_stands(tmp_path):
         assert order.status is OrderStatus.DELIVERED
         assert [c.event for c in order.history if c.event.startswith("RECEIPT")] == ["RECEIPT NOT SENT"]
 
+
+async def test_the_customer_name_is_one_tab_from_buy_and_typed_details_are_saved(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_confirmation(pilot, app)
+        assert app.focused.id == "buy"
+        await pilot.press("tab", *"Ana Lima", "tab", *"ana@example.com", "tab")
+        assert app.focused.id == "buy"  # Back is Esc (or a click), not a stop on the way
+        await pilot.press("enter")
+        await settle(pilot, app)
+        (order,) = app.orders.values()
+        assert order.customer_label == "Ana Lima" and order.customer_email == "ana@example.com"
+
+
+async def test_typing_on_a_list_goes_to_the_search_and_f3_comes_back_to_a_ready_search(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sell_japan(pilot, app)
+        await pilot.press("escape", "tab", "tab")  # from the QR back to the catalogue, then onto the lists
+        await pilot.pause()
+        assert app.focused.id != "search"
+        await pilot.press(*"france")
+        await pilot.pause()
+        screen = app.screen
+        assert app.focused.id == "search" and screen.query_one("#search").value == "france"
+        assert screen.table.highlighted.code == "FR"
+        await pilot.press("escape", "enter")  # the plans of the first destination
+        await settle(pilot, app)
+        assert app.screen is not screen
+        await pilot.press("f2")
+        await settle(pilot, app)
+        await pilot.press("f3")
+        await settle(pilot, app)
+        assert app.screen is screen and app.focused.id == "search"  # not the plans left open an hour ago

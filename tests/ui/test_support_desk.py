@@ -98,6 +98,14 @@ async def test_once_installed_the_code_is_spent_and_the_qr_is_not_shown(tmp_path
         assert isinstance(app.screen, DeliveryScreen)
         assert not app.screen.query("QrCode")
         assert "already installed" in " ".join(str(w.render()) for w in app.screen.query(".warning"))
+        shown = " ".join(str(w.render()) for w in app.screen.query("Static, Label"))
+        assert sold.activation_code not in shown and "Matching ID" not in shown  # the spent code is not shown
+        assert sold.iccid in shown
+        keys = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
+        assert not {"c", "l", "e"} & keys  # nothing to copy, enlarge or export
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert not app.screen.check_action("export", ())  # nor from the order detail
 
 
 async def test_an_esimgo_esim_shows_its_data_falling_then_is_topped_up_once_and_the_top_up_refunded(tmp_path):

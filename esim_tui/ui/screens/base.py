@@ -6,6 +6,7 @@ this a screen's failed worker would vanish silently."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
@@ -37,3 +38,18 @@ def list_keys(scope: str) -> list[Binding]:
         Binding("pagedown", "page(1)", show=False, id=f"{scope}.page_down"),
         Binding("pageup", "page(-1)", show=False, id=f"{scope}.page_up"),
     ]
+
+
+class TypesIntoSearch:
+    """Mix into a Screen with a search box (``SEARCH`` is its selector, an Input made with
+    ``select_on_focus=False`` so the first letter is kept): a letter or digit typed while a list
+    below it has focus goes into the search, so typing always finds."""
+
+    SEARCH = "Input"
+
+    def on_key(self, event: events.Key) -> None:
+        search = self.query_one(self.SEARCH)  # type: ignore[attr-defined]
+        if self.focused is not search and event.is_printable and event.character and not event.character.isspace():  # type: ignore[attr-defined]
+            search.focus()
+            search.insert_text_at_cursor(event.character)
+            event.stop()

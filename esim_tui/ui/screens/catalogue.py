@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine
-from esim_tui.ui.screens.base import list_keys
+from esim_tui.ui.screens.base import TypesIntoSearch, list_keys
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.status_panel import StatusPanel
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -40,7 +40,8 @@ def _row(line: DestinationLine) -> tuple[str, ...]:
     return line.cells
 
 
-class CatalogueScreen(Screen):
+class CatalogueScreen(TypesIntoSearch, Screen):
+    SEARCH = "#search"
     BINDING_GROUP_TITLE = "Sell"
     BINDINGS = [
         *list_keys("catalogue"),
@@ -59,7 +60,7 @@ class CatalogueScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TopBar()
-        yield Input(placeholder="Where is the customer going? Country, code (JP, JPN), region or 'global'", id="search")
+        yield Input(placeholder="Where is the customer going? Country, code (JP, JPN), region or 'global'", id="search", select_on_focus=False)
         with Vertical(id="destinations-box"):
             yield OfferTable(COLUMNS, _row, empty_text=LOADING, id="destinations")
             yield Static("", id="catalogue-message", markup=False)

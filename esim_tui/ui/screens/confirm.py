@@ -67,7 +67,9 @@ class ConfirmScreen(ShowsWorkerFailures, Screen):
             yield Input(parent.customer_email if parent else "", placeholder="Customer e-mail (optional)", id="customer-email", max_length=254)
             with Horizontal(id="confirm-buttons"):
                 yield Button("Buy (y)", id="buy", variant="success")
-                yield Button("Back (Esc)", id="back")
+                back = Button("Back (Esc)", id="back")
+                back.can_focus = False  # Tab from Buy goes to the customer's name; Esc (or a click) goes back
+                yield back
             with Vertical(id="placing"):
                 yield LoadingIndicator()
                 yield Static(f"Placing the order with {plan.provider.display}… Do not sell it again.", markup=False)

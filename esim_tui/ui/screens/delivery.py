@@ -66,7 +66,7 @@ class DeliveryScreen(Screen):
                         markup=False,
                     )
                 rows = [("ICCID", order.iccid or "—")]
-                if code is not None:
+                if code is not None and not order.is_installed:  # a spent code is not shown again
                     rows = [
                         ("Activation code", code.lpa),
                         ("SM-DP+ address", code.smdp_address),
@@ -83,6 +83,11 @@ class DeliveryScreen(Screen):
 
     def on_mount(self) -> None:
         self.esim_app.order_shown(self.order)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("copy_code", "toggle_large", "export"):
+            return self.order.activation_code is not None and not self.order.is_installed
+        return True
 
     def palette_commands(self) -> list[tuple[str, Callable[[], object], str]]:
         return [

@@ -248,8 +248,10 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
         delivered = self.order.status is OrderStatus.DELIVERED and bool(self.order.iccid)
         if action in ("top_up", "refund"):
             return delivered
-        if action in ("show_again", "export"):
+        if action == "show_again":
             return self.order.activation_code is not None
+        if action == "export":  # a spent code is of no use to anyone: nothing to export
+            return self.order.activation_code is not None and not self.order.is_installed
         if action == "settle":
             return self.order.status is OrderStatus.UNKNOWN
         return True

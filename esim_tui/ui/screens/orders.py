@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from esim_tui.ui.screens.base import ShowsWorkerFailures, list_keys
+from esim_tui.ui.screens.base import ShowsWorkerFailures, TypesIntoSearch, list_keys
 from esim_tui.domain.orders import Order
 from esim_tui.services.support import OrderFilter, OrderFinder
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
@@ -39,7 +39,8 @@ COLUMNS = (
 FILTERS = tuple(OrderFilter)
 
 
-class OrdersScreen(ShowsWorkerFailures, Screen):
+class OrdersScreen(TypesIntoSearch, ShowsWorkerFailures, Screen):
+    SEARCH = "#order-search"
     BINDING_GROUP_TITLE = "Orders"
     BINDINGS = [
         *list_keys("orders"),
@@ -60,7 +61,7 @@ class OrdersScreen(ShowsWorkerFailures, Screen):
 
     def compose(self) -> ComposeResult:
         yield TopBar()
-        yield Input(placeholder="Find an order: last digits of the ICCID, reference, customer, e-mail, destination, date", id="order-search")
+        yield Input(placeholder="Find an order: last digits of the ICCID, reference, customer, e-mail, destination, date", id="order-search", select_on_focus=False)
         yield Static("", id="order-filters")
         yield OfferTable(COLUMNS, self._cells, empty_text=LOADING, id="order-list")
         yield Static("", id="order-count", markup=False)
