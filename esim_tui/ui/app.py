@@ -468,7 +468,9 @@ class EsimApp(App):
                 self.notify(f"The customer installed the eSIM ({customer(order)}).", title="Training", markup=False)
             else:
                 await training.use_data(order.iccid, amount)
-                self.notify(f"The customer used {amount // 1_000_000} MB ({customer(order)}).", title="Training", markup=False)
+                from esim_tui.domain.plans import format_megabytes
+
+                self.notify(f"The customer used {format_megabytes(amount // 1_000_000)} ({customer(order)}).", title="Training", markup=False)
             self.check_now(order)
         except EsimTuiError as exc:
             self.notify(exc.message, severity="error", markup=False)

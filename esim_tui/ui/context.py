@@ -62,6 +62,8 @@ def build_context(settings: Settings, *, force_sandbox: bool = False, store=None
         providers[ProviderName.ESIMGO] = EsimGo(IN_PROCESS_URL + "/v2.4", SecretStr(sandbox.config.esimgo_key), transport=transport)
         training = Training(IN_PROCESS_URL, transport)
         path = sandbox_order_file(settings)
+        if now is utc_now:  # training: "a week passes" moves the records' clock with the sandbox's
+            now = sandbox.state.clock.now
     else:
         if settings.octopus.token is not None:
             providers[ProviderName.OCTOPUS] = OctopusCards(settings.octopus.url, settings.octopus.token)

@@ -166,3 +166,17 @@ def test_snapshot_the_saved_destinations_while_the_providers_are_asked(snap_comp
             app.built.close()
     monkeypatch.undo()
     time.tzset()
+
+
+def test_on_the_sandbox_the_records_follow_its_clock(tmp_path):
+    """Training: after "a week passes" a top-up or an install is noted a week on, not at the wall clock."""
+    from datetime import timedelta
+
+    sandbox = make_sandbox()
+    ctx = build_context(load_settings(None, environ={}, db=tmp_path / "orders.json"), sandbox=sandbox, force_sandbox=True)
+    try:
+        assert ctx.now() == T0 and ctx.sales.now() == T0
+        sandbox.state.clock.advance(7 * 86400)
+        assert ctx.now() == ctx.sales.now() == T0 + timedelta(days=7)
+    finally:
+        ctx.close()

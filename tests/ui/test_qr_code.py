@@ -234,7 +234,7 @@ async def test_too_small_shows_message_and_no_code() -> None:
         text = screen_text(app)
         flat = " ".join(text.split())
         assert "Terminal too small for the QR code: needs 41×21, has 30×12." in flat
-        assert "use the manual codes below" in flat
+        assert "use the manual codes instead" in flat
         assert not any(ch in text for ch in "▀▄█")
         cells = screen_cells(app)
         assert not any(bg in (BLACK, WHITE) for row in cells for _, _, bg in row)

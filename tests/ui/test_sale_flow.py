@@ -128,7 +128,9 @@ async def test_training_commands_install_and_use_data_and_the_panel_follows(tmp_
         result = await app.follower.poll(order)
         app.order_changed(result.order)
         assert app.ctx.store.get(order.id).is_installed
-        await app.train("usage", 250_000_000)
+        await app.train("usage", 1_000_000_000)
+        await pilot.pause()
+        assert any(n.message.startswith("The customer used 1 GB (") for n in app._notifications)  # as the palette says it
         result = await app.follower.poll(app.orders[order.id])
         app.order_changed(result.order)
         assert app.ctx.store.get(order.id).activation_status.value == "ACTIVE"

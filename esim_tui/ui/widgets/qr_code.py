@@ -86,7 +86,7 @@ class QrCode(Widget):
     """``qr-code--message``: the text shown in place of a code that does not fit."""
 
     #: Appended to the "too small" message; the handover screen always shows the codes for manual entry.
-    TOO_SMALL_HINT = "Enlarge the window or use the manual codes below."
+    TOO_SMALL_HINT = "Enlarge the window, or use the manual codes instead."
 
     payload: reactive[str] = reactive("", layout=True, init=False)
     """The text to encode (an activation code's ``lpa``). Empty draws nothing."""
@@ -169,7 +169,7 @@ class QrCode(Widget):
     def _plan(self, size: Size) -> tuple[QrForm | None, str]:
         """What to draw in ``size``: a form, or None and a message (empty for nothing at all)."""
         if self._unencodable:
-            return None, "This activation code is too long for a QR code. Use the manual codes below."
+            return None, "This activation code is too long for a QR code: use the manual codes instead."
         if self._matrix is None:
             return None, ""
         form = self._fitting_form(size)
