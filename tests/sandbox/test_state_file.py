@@ -144,40 +144,23 @@ async def test_an_esimgo_sale_its_top_up_data_and_refund_survive_a_restart(state
     await esimgo.aclose()
 
 
-async def test_a_pending_order_is_still_pending_after_a_restart_and_resolves_later(state: Path) -> None:
+@pytest.mark.parametrize(("provider", "adapter_on", "plan_id"), [("octopus", octopus_on, "5511"), ("esimgo", esimgo_on, NL)])
+async def test_a_pending_order_is_still_pending_after_a_restart_and_delivers_later(state: Path, provider, adapter_on, plan_id) -> None:
     before = restartable(state)
-    await control(before, "POST", "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "pending", "seconds": 60})
-    octopus = octopus_on(before)
-    plan = next(p for p in await octopus.plans() if p.plan_id == "5511")
-    placed = await octopus.place_order(plan, "LATER")
+    await control(before, "POST", "/_sandbox/faults", {"provider": provider, "endpoint": "create_order", "kind": "pending", "seconds": 45})
+    adapter = adapter_on(before)
+    plan = next(p for p in await adapter.plans() if p.plan_id == plan_id)
+    placed = await adapter.place_order(plan, "LATER")
     assert placed.status is OrderStatus.PENDING
-    await octopus.aclose()
+    await adapter.aclose()
 
     after = restartable(state)
-    octopus = octopus_on(after)
-    assert (await octopus.get_order(placed.provider_order_id)).status is OrderStatus.PENDING
-    await control(after, "POST", "/_sandbox/clock", {"advance_seconds": 61})
-    delivered = await octopus.get_order(placed.provider_order_id)
-    assert delivered.status is OrderStatus.DELIVERED and delivered.iccid
-    await octopus.aclose()
-
-
-async def test_a_processing_esimgo_order_completes_after_a_restart(state: Path) -> None:
-    before = restartable(state)
-    await control(before, "POST", "/_sandbox/faults", {"provider": "esimgo", "endpoint": "create_order", "kind": "pending", "seconds": 45})
-    esimgo = esimgo_on(before)
-    plan = next(p for p in await esimgo.plans() if p.plan_id == NL)
-    placed = await esimgo.place_order(plan, "LATER")
-    assert placed.status is OrderStatus.PENDING
-    await esimgo.aclose()
-
-    after = restartable(state)
-    esimgo = esimgo_on(after)
-    assert (await esimgo.get_order(placed.provider_order_id)).status is OrderStatus.PENDING
+    adapter = adapter_on(after)
+    assert (await adapter.get_order(placed.provider_order_id)).status is OrderStatus.PENDING
     await control(after, "POST", "/_sandbox/clock", {"advance_seconds": 46})
-    done = await esimgo.get_order(placed.provider_order_id)
+    done = await adapter.get_order(placed.provider_order_id)
     assert done.status is OrderStatus.DELIVERED and done.iccid and done.activation_code
-    await esimgo.aclose()
+    await adapter.aclose()
 
 
 async def test_booked_faults_are_still_booked_after_a_restart(state: Path) -> None:
