@@ -20,6 +20,11 @@ class SimClock:
     def speed(self) -> float:
         return self._speed
 
+    @property
+    def advanced_seconds(self) -> float:
+        """How far the clock has been moved on by hand since it started."""
+        return self._offset
+
     def now(self) -> datetime:
         elapsed = (self._monotonic() - self._t0) * self._speed + self._offset
         return self._start + timedelta(seconds=elapsed)

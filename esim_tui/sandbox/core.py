@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -44,6 +45,19 @@ class SandboxState:
     clock: SimClock
     faults: FaultBook = field(default_factory=FaultBook)
     rng: random.Random = field(default_factory=random.Random)
+    #: Called when a change must be kept before the answer leaves (the sandbox saves its state file).
+    on_change: Callable[[], None] | None = None
+    _changes: Iterator[int] = field(default_factory=itertools.count, repr=False)
+    version: int = 0  # moves on with every change a provider makes to its orders, eSIMs or account
+
+    def touch(self) -> None:
+        """A provider changed its part of the world (call it under the provider's lock)."""
+        self.version = next(self._changes) + 1
+
+    def changed(self) -> None:
+        """The world has changed and the answer is held back: keep the change now."""
+        if self.on_change is not None:
+            self.on_change()
 
 
 class ConnectionDropped(Exception):
@@ -113,6 +127,14 @@ class SimulatedProvider(ABC):
     def use_data(self, iccid: str, used_bytes: int) -> dict[str, Any]:
         """The customer's phone uses data."""
 
+    @abstractmethod
+    def dump(self) -> dict[str, Any]:
+        """This provider's part of the world (its orders, eSIMs and account) as plain JSON values."""
+
+    @abstractmethod
+    def load(self, data: dict[str, Any]) -> None:
+        """Take back what ``dump`` wrote (the catalogue is this sandbox's own, from the seed)."""
+
     def faulty(self, endpoint: str, handler: Handler) -> Handler:
         """Wrap ``handler`` so the faults booked for (this provider, endpoint) apply to it."""
 
@@ -138,6 +160,7 @@ class SimulatedProvider(ABC):
 
     async def _after_commit(self, fault: Fault, response: Response) -> Response:
         if fault.kind is FaultKind.DELAY:
+            self.state.changed()
             await asyncio.sleep(float(fault.params.get("seconds", 5)))
             return response
         if fault.kind is FaultKind.DROP_AFTER_COMMIT:

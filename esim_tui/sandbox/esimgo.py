@@ -41,6 +41,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable
+from operator import attrgetter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -57,6 +58,7 @@ from esim_tui.sandbox.core import Handler, JSONResponse, SandboxState, Simulated
 from esim_tui.sandbox.esimgo_catalogue import Catalogue, CatalogueBundle, build_catalogue
 from esim_tui.sandbox.faults import Fault, FaultKind
 from esim_tui.sandbox.ledger import Account
+from esim_tui.sandbox.persist import StateUnreadable, dump_record, load_record, when
 
 API = "/v2.4"
 SMDP_ADDRESS = "http://rsp.sandbox.esim-go.example"
@@ -504,6 +506,7 @@ class EsimGoSim(SimulatedProvider):
         now = self.now
         for order in [o for o in self._pending if o.ready_at is not None and now >= o.ready_at]:
             self._pending.remove(order)
+            self.state.touch()
             if order.resolve_failure is not None:
                 order.status, order.failure = "failed", order.resolve_failure
                 self.account.refund(order.reference, order.total)
@@ -610,6 +613,7 @@ class EsimGoSim(SimulatedProvider):
                 processing_seconds=outcome.processing_seconds if self.bundle_processing_seconds is None else self.bundle_processing_seconds,
             )
             self._orders[order.reference] = order
+            self.state.touch()
             self.account.charge(order.reference, total)
             if outcome.kind == "pending":
                 order.status = "processing"
@@ -621,6 +625,7 @@ class EsimGoSim(SimulatedProvider):
             answer = self._order_json(order, esims=True)
         if outcome.answer_delay > 0:
             # Committed and charged already; only the answer is late (a slow upstream).
+            self.state.changed()
             await _answer_later(outcome.answer_delay)
         return JSONResponse(answer)
 
@@ -1009,6 +1014,7 @@ class EsimGoSim(SimulatedProvider):
                     what = "revoked without a refund, as it has been started"
                 return JSONResponse({"status": f"Validation successful: assignment {target.id} of bundle {name} would be {what}"})
             target.revoked_at = now
+            self.state.touch()
             esim.history.append(("Bundle Revoked", name, now))
             if to_balance:
                 # A refund entry of its own on the ledger; the ledger too refuses a unit refunded twice.
@@ -1068,6 +1074,7 @@ class EsimGoSim(SimulatedProvider):
     def install(self, iccid: str) -> dict[str, Any]:
         with self._lock:
             esim = self._esims[iccid]
+            self.state.touch()
             if esim.installed_at is None:
                 esim.installed_at = self.now
             return {"iccid": iccid, "profileStatus": "Installed", "firstInstalledDateTime": epoch_ms(esim.installed_at)}
@@ -1078,6 +1085,7 @@ class EsimGoSim(SimulatedProvider):
         with self._lock:
             self._settle()
             esim = self._esims[iccid]
+            self.state.touch()
             now = self.now
             if esim.installed_at is None:
                 esim.installed_at = now
@@ -1109,6 +1117,54 @@ class EsimGoSim(SimulatedProvider):
                 "remaining_bytes": shown.remaining_bytes if shown else None,
                 "unused_bytes": left,  # data the eSIM had no bundle for
             }
+
+    # ------------------------------------------------------------ the state file
+
+    def dump(self) -> dict[str, Any]:
+        """Orders, eSIMs with their bundles and history, inventory and the balance, for the state file.
+        Bundles are written by name; the catalogue itself comes from the seed."""
+        name = attrgetter("name")
+        with self._lock:
+            return {
+                "account": self.account.dump(),
+                "next_assignment_id": self._next_assignment_id,
+                "inventory": dict(self._inventory),
+                "orders": [dump_record(o, lines=lambda ls: [dump_record(line, bundle=name) for line in ls]) for o in self._orders.values()],
+                "pending": [o.reference for o in self._pending],
+                "esims": [dump_record(e, assignments=lambda a_s: [dump_record(a, bundle=name) for a in a_s]) for e in self._esims.values()],
+            }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Take back what ``dump`` wrote; bundles are looked up in this sandbox's catalogue."""
+
+        def bundle(name: Any) -> CatalogueBundle:
+            found = self.catalogue.get(name) if isinstance(name, str) else None
+            if found is None:
+                raise StateUnreadable(f"eSIM Go bundle {name!r} is not in the catalogue")
+            return found
+
+        def lines(items: Any) -> list[_Line]:
+            return [load_record(_Line, item, bundle=bundle) for item in items]
+
+        def assignments(items: Any) -> list[_Assignment]:
+            return [load_record(_Assignment, item, bundle=bundle) for item in items]
+
+        def history(items: Any) -> list[tuple[str, str, datetime]]:
+            return [(str(event), str(bundle_name), when(at)) for event, bundle_name, at in items]
+
+        orders = {o.reference: o for o in (load_record(_Order, item, lines=lines) for item in data["orders"])}
+        esims = {e.iccid: e for e in (load_record(_Esim, item, assignments=assignments, history=history) for item in data["esims"])}
+        for order in orders.values():
+            for line in order.lines:
+                if any(iccid not in esims for iccid in line.iccids):
+                    raise StateUnreadable(f"order {order.reference} names an eSIM the state does not hold")
+        with self._lock:
+            self.account = Account.load(data["account"])
+            self._next_assignment_id = int(data["next_assignment_id"])
+            self._inventory = {str(k): int(v) for k, v in data["inventory"].items()}
+            self._orders = orders
+            self._pending = [orders[reference] for reference in data["pending"]]
+            self._esims = esims
 
     @staticmethod
     def _current(esim: _Esim, now: datetime) -> _Assignment | None:

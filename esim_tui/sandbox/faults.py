@@ -48,16 +48,19 @@ class FaultBook:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self.version = 0  # moves on with every change to the book
 
     def add(self, fault: Fault) -> None:
         if fault.count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
             self._faults.append(fault)
+            self.version += 1
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self.version += 1
 
     def take(self, provider: str, endpoint: str, kinds: set[FaultKind] | None = None) -> Fault | None:
         """Use up one call of the first matching fault, or return None."""
@@ -65,6 +68,7 @@ class FaultBook:
             for fault in self._faults:
                 if fault.provider == provider and fault.endpoint == endpoint and (kinds is None or fault.kind in kinds):
                     fault.count -= 1
+                    self.version += 1
                     if fault.count == 0:
                         self._faults.remove(fault)
                     return fault
@@ -73,3 +77,14 @@ class FaultBook:
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
             return [f.describe() for f in self._faults]
+
+    def dump(self) -> list[dict[str, Any]]:
+        """The pending faults for the sandbox's state file."""
+        with self._lock:
+            return [{"provider": f.provider, "endpoint": f.endpoint, "kind": f.kind.value, "count": f.count, "params": dict(f.params)} for f in self._faults]
+
+    def load(self, items: list[dict[str, Any]]) -> None:
+        """Book again the faults ``dump`` wrote (raises ValueError, KeyError or TypeError on a bad one)."""
+        faults = [Fault(str(i["provider"]), str(i["endpoint"]), FaultKind(i["kind"]), int(i["count"]), dict(i["params"])) for i in items]
+        for fault in faults:
+            self.add(fault)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+from esim_tui.sandbox.persist import StateUnreadable, dump_record, load_record
 
 
 class RefundRefused(ValueError):
@@ -108,3 +111,20 @@ class Account:
                 "charges": [c.to_json() for c in self.charges],
                 "refunds": [r.to_json() for r in self.refunds],
             }
+
+    def dump(self) -> dict[str, Any]:
+        """Everything on the account, for the sandbox's state file (amounts exact)."""
+        with self._lock:
+            return dump_record(self, charges=lambda cs: [dump_record(c) for c in cs], refunds=lambda rs: [dump_record(r) for r in rs])
+
+    @classmethod
+    def load(cls, data: Any) -> Account:
+        def records(kind: type):
+            def read(items: Any) -> list:
+                if not isinstance(items, list):
+                    raise StateUnreadable(f"the ledger's {kind.__name__.lower()}s are not a list")
+                return [load_record(kind, item) for item in items]
+
+            return read
+
+        return load_record(cls, data, charges=records(Charge), refunds=records(Refund))

@@ -37,6 +37,7 @@ from esim_tui.domain.codes import mint_iccid
 from esim_tui.sandbox.core import JSONResponse, SandboxState, SimulatedProvider
 from esim_tui.sandbox.faults import Fault, FaultKind
 from esim_tui.sandbox.ledger import Account
+from esim_tui.sandbox.persist import StateUnreadable, dump_record, load_record
 from esim_tui.sandbox.octopus_catalogue import Catalogue, Product, Variant, build_catalogue
 
 API = "/api/v1"
@@ -400,6 +401,7 @@ class OctopusSim(SimulatedProvider):
             body = self._order_json(order, detail=True)
         if outcome.answer_delay > 0:
             # Committed and charged already; only the answer is late (a slow upstream).
+            self.state.changed()
             await _answer_later(outcome.answer_delay)
         return JSONResponse({"data": body})
 
@@ -450,6 +452,7 @@ class OctopusSim(SimulatedProvider):
             self._next_order_id += 1
             self._next_transaction_id += 1
             self._orders[order.id] = order
+            self.state.touch()
             if reference is not None:
                 self._by_reference[reference] = order.id
             self.account.charge(str(order.id), debit, reference)
@@ -469,6 +472,7 @@ class OctopusSim(SimulatedProvider):
             iccid = mint_iccid(rng)
         groups = (2, 6, 7)  # e.g. K2-4CVQ7B-9MZXTLA
         matching_id = "-".join("".join(rng.choice(_MATCHING_ID_ALPHABET) for _ in range(n)) for n in groups)
+        self.state.touch()
         order.status = "DELIVERED"
         order.iccid = iccid
         order.activation_code = f"LPA:1${SMDP_HOST}${matching_id}"
@@ -476,6 +480,7 @@ class OctopusSim(SimulatedProvider):
         self._by_iccid[iccid] = order.id
 
     def _fail(self, order: _Order, failure: dict[str, Any]) -> None:
+        self.state.touch()
         order.status = "FAILED"
         order.failure = failure
         order.ready_at = None
@@ -583,6 +588,7 @@ class OctopusSim(SimulatedProvider):
                 return self._refused(exc)
             self._resolve(order)
             order.notification_email = email
+            self.state.touch()
             body = self._order_json(order, detail=False)
         return JSONResponse({"data": body})
 
@@ -601,6 +607,7 @@ class OctopusSim(SimulatedProvider):
     def install(self, iccid: str) -> dict[str, Any]:
         with self._lock:
             order = self._by(iccid)
+            self.state.touch()
             if order.installed_at is None:  # installing again changes nothing
                 order.installed_at = self.now
             return {"iccid": iccid, "is_installed": True, "installed_at": _ts(order.installed_at)}
@@ -610,6 +617,7 @@ class OctopusSim(SimulatedProvider):
         data use installs it first; the first use activates it; an expired eSIM carries no data."""
         with self._lock:
             order = self._by(iccid)
+            self.state.touch()
             if order.installed_at is None:
                 order.installed_at = self.now
             if used_bytes > 0 and self._activation_status(order) != "EXPIRED":
@@ -617,6 +625,42 @@ class OctopusSim(SimulatedProvider):
                 if order.activated_at is None:
                     order.activated_at = self.now
             return {"iccid": iccid, "used_bytes": order.used_bytes, "activation_status": self._activation_status(order)}
+
+
+    # ------------------------------------------------------------ the state file
+
+    def dump(self) -> dict[str, Any]:
+        """Orders, ids and the wallet for the sandbox's state file. Issued access tokens are left out:
+        a restarted client logs in again (the configured token always works)."""
+        with self._lock:
+            return {
+                "account": self.account.dump(),
+                "next_order_id": self._next_order_id,
+                "next_transaction_id": self._next_transaction_id,
+                "orders": [dump_record(o, product=lambda p: p.id, variant=lambda v: v.id) for o in self._orders.values()],
+            }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Take back what ``dump`` wrote; the products and variants come from this sandbox's catalogue."""
+
+        def product(product_id: Any) -> Product:
+            if product_id not in self.catalogue.products:
+                raise StateUnreadable(f"Octopus product {product_id!r} is not in the catalogue")
+            return self.catalogue.products[product_id]
+
+        def variant(variant_id: Any) -> Variant:
+            if variant_id not in self.catalogue.variants:
+                raise StateUnreadable(f"Octopus variant {variant_id!r} is not in the catalogue")
+            return self.catalogue.variants[variant_id]
+
+        orders = [load_record(_Order, item, product=product, variant=variant) for item in data["orders"]]
+        with self._lock:
+            self.account = Account.load(data["account"])
+            self._next_order_id = int(data["next_order_id"])
+            self._next_transaction_id = int(data["next_transaction_id"])
+            self._orders = {o.id: o for o in orders}
+            self._by_reference = {o.client_reference: o.id for o in orders if o.client_reference is not None}
+            self._by_iccid = {o.iccid: o.id for o in orders if o.iccid is not None}
 
 
 # ---------------------------------------------------------------- request helpers

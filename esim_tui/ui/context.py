@@ -53,10 +53,10 @@ def build_context(settings: Settings, *, force_sandbox: bool = False, store=None
     training = None
     on_sandbox = force_sandbox or settings.uses_sandbox
     if on_sandbox:
-        from esim_tui.sandbox.app import IN_PROCESS_URL, Sandbox, sandbox_transport
+        from esim_tui.sandbox.app import IN_PROCESS_URL, Sandbox, sandbox_transport, state_file_beside
         from esim_tui.sandbox.core import SandboxConfig
 
-        sandbox = sandbox or Sandbox(SandboxConfig())
+        sandbox = sandbox or Sandbox(SandboxConfig(), state_file=state_file_beside(sandbox_order_file(settings)))
         transport = sandbox_transport(sandbox)
         providers[ProviderName.OCTOPUS] = OctopusCards(IN_PROCESS_URL, SecretStr(sandbox.config.octopus_token), transport=transport)
         providers[ProviderName.ESIMGO] = EsimGo(IN_PROCESS_URL + "/v2.4", SecretStr(sandbox.config.esimgo_key), transport=transport)
