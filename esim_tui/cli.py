@@ -9,8 +9,6 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from esim_tui import __version__
-
 
 def build_parser(details: bool = True) -> argparse.ArgumentParser:
     """``details=False`` leaves out the sandbox scenarios and the order filters, which cost imports
@@ -20,7 +18,7 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
         description="Sell travel eSIMs at the counter and look after them at the support desk. "
         "With no provider configured it runs on the built-in sandbox.",
     )
-    parser.add_argument("--version", action="version", version=f"esim-tui {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     parser.add_argument("--config", type=Path, help="config file (default: $ESIM_TUI_CONFIG or the platform config folder)")
     parser.add_argument("--db", type=Path, help="order file (default: $ESIM_TUI_DB or the platform data folder)")
     parser.add_argument("--sandbox", action="store_true", help="use the built-in sandbox even when providers are configured")
@@ -60,6 +58,16 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
     show.add_argument("id", metavar="ID", help="order id, client reference, provider order id or full ICCID")
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object")
     return parser
+
+
+class _Version(argparse.Action):
+    """The version is looked up only when asked: importlib.metadata costs the start ~10 ms."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        from esim_tui import __version__
+
+        print(f"esim-tui {__version__}")
+        parser.exit()
 
 
 def _filters() -> list[str]:
