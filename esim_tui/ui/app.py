@@ -432,8 +432,9 @@ class EsimApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
-            # A screenshot would write activation codes to an unprotected file.
-            if "screenshot" not in command.title.lower():
+            # A screenshot would write activation codes to an unprotected file; Textual's theme picker
+            # offers themes without the colours our styles use (ours are listed by name instead).
+            if "screenshot" not in command.title.lower() and command.title != "Theme":
                 yield command
 
     def target_order(self) -> Order | None:
@@ -486,8 +487,10 @@ class SellCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         app: EsimApp = self.app  # type: ignore[assignment]
         screen = app.screen
-        commands: list[tuple[str, object, str]] = [
-            ("Refresh the catalogue", partial(app.load_catalogue, True), "Ask the providers for their plans again"),
+        commands: list[tuple[str, object, str]] = []
+        if app.current_mode == "sell":
+            commands.append(("Refresh the catalogue", partial(app.load_catalogue, True), "Ask the providers for their plans again"))
+        commands += [
             ("Theme: esim dark", partial(setattr, app, "theme", "esim-dark"), "The default dark theme"),
             ("Theme: esim light", partial(setattr, app, "theme", "esim-light"), "A light theme for bright shops"),
             ("Theme: high contrast", partial(setattr, app, "theme", "esim-high-contrast"), "Black, white and yellow"),

@@ -353,3 +353,21 @@ async def test_nothing_at_the_provider_closes_the_sale_as_not_placed(tmp_path):
         assert "nothing was charged" in _text(app, "#outcome-text")
         assert app.orders[lost.id].status is OrderStatus.FAILED and "nothing was charged" in app.orders[lost.id].failure.reason
         assert await ledger(sandbox, "esimgo") == []
+
+
+async def test_the_palette_offers_what_fits_the_mode(tmp_path):
+    from esim_tui.ui.app import SellCommands
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot, app)
+
+        def titles() -> list[str]:
+            return [title for title, _run, _help in SellCommands(app.screen)._commands()]
+
+        assert "Refresh the catalogue" in titles()
+        await pilot.press("f2")
+        await settle(pilot, app)
+        assert "Refresh the catalogue" not in titles()  # the desk's list has no catalogue
+        # Our three themes by name; Textual's picker would offer themes without our colours.
+        assert [t for t in titles() if t.startswith("Theme")] == ["Theme: esim dark", "Theme: esim light", "Theme: high contrast"]

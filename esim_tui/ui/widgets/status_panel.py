@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 COLUMNS = (
     Column("Customer", 16),
     Column("Plan", 24, flex=True),
-    Column("State", 23),
+    Column("State", 25),  # "Delivered, not installed" whole
     Column("Data left", 20),
     Column("Valid until", 12),
 )
