@@ -31,6 +31,15 @@ def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
+@pytest.fixture(autouse=True)
+def _unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests are not paced under eSIM Go's rate limit here: the tests record every wait an adapter
+    chooses, and a burst would add pacing waits to them. tests/providers/test_pacing.py paces."""
+    from esim_tui.providers.esimgo import EsimGoHttp
+
+    monkeypatch.setattr(EsimGoHttp, "REQUESTS_PER_SECOND", None)
+
+
 def make_sandbox(**overrides) -> Sandbox:
     """A sandbox with frozen time (speed 0) at T0 and no rate limiting unless asked for.
 

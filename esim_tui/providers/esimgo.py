@@ -126,6 +126,7 @@ _NOT_REFUNDABLE = {
 class EsimGoHttp(ProviderHttp):
     """eSIM Go words every error as ``{"message": ...}``; the POST /orders ones may be plain text."""
 
+    REQUESTS_PER_SECOND = 8  # eSIM Go allows 10 a second, some endpoints costing more than one
     def check(self, response: httpx.Response, what: str = "such record") -> None:
         # 403 also means "the ICCID is not accessible by the user": a refusal, not a bad key.
         if response.status_code == 403 and "not accessible" in self.reason(response).lower():
@@ -171,7 +172,7 @@ class EsimGo(Provider):
         monotonic: Callable[[], float] = time.monotonic,
         **http_options: Any,
     ) -> None:
-        self.http = EsimGoHttp(self.name.value, base_url, SecretHeaderAuth("X-API-Key", key), transport=transport, **http_options)
+        self.http = EsimGoHttp(self.name.value, base_url, SecretHeaderAuth("X-API-Key", key), transport=transport, monotonic=monotonic, **http_options)
         self._catalogue = CatalogueCache(self._fetch_plans, monotonic, CATALOGUE_TTL)
         self._currency: str | None = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -89,7 +90,10 @@ class SecretHeaderAuth(httpx.Auth):
 
 
 class ProviderHttp:
-    """The HTTP side of one provider. Subclasses say how the provider words its errors."""
+    """The HTTP side of one provider. Subclasses say how the provider words its errors, and
+    ``REQUESTS_PER_SECOND`` paces every request under a provider's rate limit."""
+
+    REQUESTS_PER_SECOND: float | None = None
 
     def __init__(
         self,
@@ -104,8 +108,11 @@ class ProviderHttp:
         read_budget: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.provider = provider
+        self.monotonic = monotonic
+        self._next_slot = 0.0  # when the next request may leave (monotonic seconds)
         self.deadline = deadline
         self.read_attempts = read_attempts
         self.read_budget = read_budget
@@ -129,6 +136,9 @@ class ProviderHttp:
 
     async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request within the overall deadline; transport faults become domain errors."""
+        wait = self._reserve_slot()
+        if wait > 0:
+            await self.sleep(wait)
         try:
             async with asyncio.timeout(self.deadline):
                 return await self.client.request(method, path, **kwargs)
@@ -138,6 +148,17 @@ class ProviderHttp:
             raise ProviderTimeout(self.provider) from None
         except httpx.TransportError as exc:
             raise ConnectionLost(self.provider, _short(exc)) from None
+
+    def _reserve_slot(self) -> float:
+        """Seconds to wait so requests leave no faster than REQUESTS_PER_SECOND: polls of many
+        orders at once then queue here instead of meeting the provider's 429. No await in here, so
+        concurrent requests each get their own slot."""
+        if not self.REQUESTS_PER_SECOND:
+            return 0.0
+        now = self.monotonic()
+        start = max(now, self._next_slot)
+        self._next_slot = start + 1 / self.REQUESTS_PER_SECOND
+        return start - now
 
     def check(self, response: httpx.Response, what: str = "such record") -> None:
         """Raise the domain error for a non-2xx answer."""

@@ -85,7 +85,7 @@ class OctopusCards(Provider):
         monotonic: Callable[[], float] = time.monotonic,
         **http_options: Any,
     ) -> None:
-        self.http = OctopusHttp(self.name.value, base_url, SecretHeaderAuth("Authorization", token, "Bearer "), transport=transport, **http_options)
+        self.http = OctopusHttp(self.name.value, base_url, SecretHeaderAuth("Authorization", token, "Bearer "), transport=transport, monotonic=monotonic, **http_options)
         self._catalogue = CatalogueCache(self._fetch_plans, monotonic, CATALOGUE_TTL)
 
     async def aclose(self) -> None:
