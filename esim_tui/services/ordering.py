@@ -32,6 +32,7 @@ from esim_tui.domain.money import Money
 from esim_tui.domain.orders import (
     REFUNDED,
     BundleUsage,
+    EsimStatus,
     Failure,
     Order,
     OrderKind,
@@ -200,6 +201,12 @@ class Sales:
         if updated.needs_attention and updated.needs_attention.startswith(OUTCOME_UNKNOWN):
             updated.needs_attention = None  # the provider has now answered definitely
         await self._save(updated)
+        if updated.kind is OrderKind.TOP_UP and updated.status is OrderStatus.DELIVERED and not updated.bundles:
+            # Onto an eSIM already out there (maybe installed, in use): its state from the start.
+            try:
+                updated = await self._take_esim(updated, await self.provider(updated.provider).esim_status(updated))
+            except ProviderError as exc:
+                log.info("the eSIM of top-up %s not read yet: %s", updated.client_reference, type(exc).__name__)
         if updated.customer_email and updated.status in (OrderStatus.PENDING, OrderStatus.DELIVERED):
             updated = await self._send_receipt(updated)
         return updated
@@ -335,11 +342,22 @@ class Sales:
         if order.status is OrderStatus.PENDING and order.provider_order_id:
             return await self.adopt(order, await provider.get_order(order.provider_order_id))
         if order.status is OrderStatus.DELIVERED:
-            status = await provider.esim_status(order)
-            updated = order.merge_esim(status, self.now())
-            await self._save(updated)
-            return updated
+            return await self._take_esim(order, await provider.esim_status(order))
         return order
+
+    async def _take_esim(self, order: Order, status: EsimStatus) -> Order:
+        """Save what the provider says of the order's eSIM, on it and on every other delivered record of
+        that eSIM (a sale and its top-ups): installed, active and data are the eSIM's, shared by all."""
+        at = self.now()
+        updated = order.merge_esim(status, at)
+        await self._save(updated)
+        for other in await asyncio.to_thread(self.store.by_iccid, updated.iccid) if updated.iccid else []:
+            if other.id == updated.id or other.provider != updated.provider or other.status is not OrderStatus.DELIVERED:
+                continue
+            shared = other.merge_esim(status, at)
+            if shared.model_dump(exclude={"updated_at"}) != other.model_dump(exclude={"updated_at"}):
+                await self._save(shared)
+        return updated
 
     async def follow_delivery(self, order: Order, on_change: Callable[[Order], None] | None = None) -> Order:
         """Poll a PENDING order on the provider's schedule until it is final or the schedule ends."""

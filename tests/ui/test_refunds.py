@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from esim_tui.domain.orders import BundleState, OrderKind
+from esim_tui.services.support import summary, timeline
+from esim_tui.services.wording import order_state
 from esim_tui.ui.screens.order_detail import OrderDetailScreen
 from esim_tui.ui.screens.refund import RefundScreen
 from esim_tui.ui.screens.top_up import TopUpScreen
@@ -68,6 +70,13 @@ async def test_the_queued_top_up_of_the_same_bundle_as_the_started_sale_is_the_o
 
         book = (await sandbox_request(sandbox, "GET", "/_sandbox/ledger"))["esimgo"]
         assert len(book["refunds"]) == 1
+        # The refund is on the top-up's own record, which says so and leaves the orders in play.
+        refunded = await app.sales.order(top_up.id)
+        assert refunded.refunded and order_state(refunded) == "Refunded"
+        assert "Refunded" not in [e.event for e in timeline(await app.sales.order(sold.id))]
+        assert app.screen.order.id == sold.id and order_state(app.screen.order) == "Active"
+        in_play = [o.id for o in app.catalogue_screen.query_one("#orders-in-play", OfferTable).rows]
+        assert sold.id in in_play and top_up.id not in in_play
         now = await app.sales.provider(sold.provider).esim_status(sold)
         assert [b.state for b in now.bundles if sold.owns(b)] == [BundleState.ACTIVE]  # the customer's data, untouched
         assert [b.state for b in now.bundles if top_up.owns(b)] == [BundleState.REVOKED]
@@ -88,3 +97,20 @@ async def test_an_octopus_refund_opens_the_dialog_saying_to_contact_its_support(
         await pilot.press("escape")
         await settle(pilot, app)
         assert isinstance(app.screen, OrderDetailScreen)
+
+
+async def test_a_refunded_sale_says_refunded_and_leaves_the_orders_in_play(tmp_path):
+    app = make_app(tmp_path, make_sandbox())
+    async with app.run_test(size=(110, 34)) as pilot:
+        sold = await sold_and_closed(pilot, app, sell_esimgo_japan)  # not installed: its bundle unstarted
+        await _open(pilot, app, sold)
+        for key in "xyr":  # refund, confirm, ask eSIM Go again
+            await pilot.press(key)
+            await settle(pilot, app)
+        assert isinstance(app.screen, OrderDetailScreen)
+        assert _text(app, "#detail-title").endswith("· Refunded")
+        events = [r.event for r in app.screen.query_one("#timeline", OfferTable).rows]
+        assert "Refund asked for" in events and "Refunded" in events
+        assert sold.id not in [o.id for o in app.catalogue_screen.query_one("#orders-in-play", OfferTable).rows]
+        row = summary(await app.sales.order(sold.id))  # as the Orders list shows it
+        assert (row.state, row.stage.label, row.data_left) == ("Refunded", "Refunded", "—")
