@@ -10,6 +10,7 @@ from PIL import Image
 import zxingcpp
 
 from esim_tui.domain.orders import OrderKind, OrderStatus
+from esim_tui.services.support import OrderFilter
 from esim_tui.ui.screens.confirm import ConfirmScreen
 from esim_tui.ui.screens.delivery import DeliveryScreen
 from esim_tui.ui.screens.export import ExportScreen
@@ -269,7 +270,7 @@ async def test_orders_filters_cycle_with_f4(tmp_path):
         screen = app.screen
         assert len(screen.table.rows) == 2
         seen = {}
-        for _ in range(9):
+        for _ in OrderFilter:  # once round every filter
             await pilot.press("f4")
             await settle(pilot, app)
             seen[screen.filter.value] = [r.provider.value for r in screen.table.rows]
