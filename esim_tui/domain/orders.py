@@ -94,6 +94,10 @@ class BundleUsage(BaseModel):
     assigned_at: datetime | None = None
     started_at: datetime | None = None
     ends_at: datetime | None = None
+    # Which assignment of the bundle this is (eSIM Go may hold several of one name on an eSIM):
+    # its id, and its reference "<provider order id>-<n>" naming the order that bought it.
+    assignment_id: str | None = None
+    assignment_reference: str = ""
 
     @property
     def used_bytes(self) -> int | None:
@@ -143,6 +147,9 @@ class StatusChange(BaseModel):
     detail: str = ""
 
 
+REFUNDED = "REFUNDED"  # the history event of a refund, noted on the order that bought the bundle
+
+
 class Order(BaseModel):
     """The shop's record of one sale. Saved before anything in it is shown."""
 
@@ -180,6 +187,21 @@ class Order(BaseModel):
     @property
     def is_installed(self) -> bool:
         return self.install_state in (InstallState.INSTALLED, InstallState.REMOVED)
+
+    def owns(self, bundle: BundleUsage) -> bool:
+        """True when this order bought ``bundle`` (its assignment reference names this order)."""
+        return bool(self.provider_order_id) and bundle.assignment_reference.startswith(f"{self.provider_order_id}-")
+
+    @property
+    def own_bundles(self) -> tuple[BundleUsage, ...]:
+        """The bundles this order bought, among every bundle on its eSIM (a sale and its top-ups share
+        one eSIM); all of them when the provider does not say which order bought which."""
+        return tuple(b for b in self.bundles if self.owns(b)) or self.bundles
+
+    @property
+    def refunded(self) -> bool:
+        """Its bundle was refunded (revoked, its price back on the provider balance)."""
+        return any(change.event == REFUNDED for change in self.history)
 
     def note(self, at: datetime, event: str, detail: str = "") -> None:
         self.history.append(StatusChange(at=at, event=event, detail=detail))

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 
-from esim_tui.domain.errors import NotOffered
+from esim_tui.domain.errors import NotOffered, display_provider
 
 from esim_tui.domain.money import Money
 from esim_tui.domain.orders import EsimStatus, Order, ProviderOrder, RefundCheck
@@ -75,13 +75,20 @@ class Provider(ABC):
         """The plans that can be added to this order's eSIM (checked with the provider)."""
         raise NotOffered(self.name, "top-ups", "Sell a new eSIM for the same destination instead.")
 
-    async def check_refund(self, order: Order, bundle_name: str) -> RefundCheck:
-        """What revoking the bundle would refund, asked without changing anything."""
-        raise NotOffered(self.name, "refunds through its API", "Contact the provider's support.")
+    #: True when a bundle can be refunded through the API (eSIM Go); False: the provider's support does it.
+    supports_refunds: bool = False
 
-    async def refund(self, order: Order, bundle_name: str) -> RefundCheck:
+    async def check_refund(self, order: Order, bundle_name: str, *, assignment_id: str | None = None) -> RefundCheck:
+        """What revoking the bundle would refund, asked without changing anything. ``assignment_id``
+        names which assignment, where an eSIM holds several bundles of one name."""
+        raise self._no_refunds()
+
+    async def refund(self, order: Order, bundle_name: str, *, assignment_id: str | None = None) -> RefundCheck:
         """Revoke the bundle and refund it to the balance. Only after ``check_refund`` said it may."""
-        raise NotOffered(self.name, "refunds through its API", "Contact the provider's support.")
+        raise self._no_refunds()
+
+    def _no_refunds(self) -> NotOffered:
+        return NotOffered(self.name, "refunds through its API", f"Contact {display_provider(self.name)} support to refund it.")
 
     async def send_receipt(self, order: Order, email: str) -> bool:
         """Ask the provider to e-mail the customer their receipt and install details. False where the

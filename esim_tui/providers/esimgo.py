@@ -162,6 +162,7 @@ class EsimGo(Provider):
     name = ProviderName.ESIMGO
     idempotent_orders = False  # no client reference: a second transaction is a second charge
     supports_top_up = True
+    supports_refunds = True
 
     def __init__(
         self,
@@ -448,7 +449,7 @@ class EsimGo(Provider):
             self.http.read_json(f"/esims/{iccid}", what="such eSIM"),
             self._assignments(iccid),
         )
-        bundles = [self._with_end(a.usage, order) for a in assignments]
+        bundles = [self._with_end(a, order) for a in assignments]
         if not isinstance(esim, dict):
             raise MalformedResponse(self.name, "the eSIM is not an object")
         installed_at = _install_time(esim.get("firstInstalledDateTime"))
@@ -495,20 +496,20 @@ class EsimGo(Provider):
     def _cached_plan(self, bundle_name: str) -> Plan | None:
         return next((p for p in self._catalogue.plans or () if p.plan_id == bundle_name), None)
 
-    async def _assignments(self, iccid: str) -> list[_Assignment]:
+    async def _assignments(self, iccid: str) -> list[BundleUsage]:
         """Every assignment of every bundle on the eSIM, oldest first (one request)."""
         params = {"includeUsed": "true", "limit": ASSIGNMENTS_LIMIT}
         body = await self.http.read_json(f"/esims/{iccid}/bundles", params=params, what="such eSIM")
         entries = body.get("bundles") if isinstance(body, dict) else None
         if not isinstance(entries, list):
             raise MalformedResponse(self.name, "the eSIM's bundles are not a list")
-        out: list[_Assignment] = []
+        out: list[BundleUsage] = []
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("assignments"), list):
                 raise MalformedResponse(self.name, "a bundle on the eSIM has no name or assignments")
             out.extend(a for raw in entry["assignments"] if (a := _assignment(entry["name"], raw)) is not None)
         # Oldest first; assignments of the same moment by their (increasing, numeric) ids.
-        return sorted(out, key=lambda a: (a.usage.assigned_at or _EPOCH, int(a.assignment_id) if (a.assignment_id or "").isdigit() else 0))
+        return sorted(out, key=lambda a: (a.assigned_at or _EPOCH, int(a.assignment_id) if (a.assignment_id or "").isdigit() else 0))
 
     async def balance(self) -> Money | None:
         body = await self._organisation()
@@ -567,31 +568,47 @@ class EsimGo(Provider):
 
     # ------------------------------------------------------------ refunds
 
-    async def check_refund(self, order: Order, bundle_name: str) -> RefundCheck:
-        return await self._revoke(order, bundle_name, "validate")
+    async def check_refund(self, order: Order, bundle_name: str, *, assignment_id: str | None = None) -> RefundCheck:
+        return await self._revoke(order, bundle_name, "validate", assignment_id)
 
-    async def refund(self, order: Order, bundle_name: str) -> RefundCheck:
-        return await self._revoke(order, bundle_name, "transaction")
+    async def refund(self, order: Order, bundle_name: str, *, assignment_id: str | None = None) -> RefundCheck:
+        return await self._revoke(order, bundle_name, "transaction", assignment_id)
 
-    async def _revoke(self, order: Order, bundle_name: str, kind: str) -> RefundCheck:
-        """Revoke one assignment of the bundle with a refund to balance: this order's own assignment
-        when the eSIM shows it, else the oldest unused one (the one eSIM Go would pick). A started or
-        ended bundle is refused here, in the agent's words, without asking eSIM Go to change anything."""
+    async def _revoke(self, order: Order, bundle_name: str, kind: str, assignment_id: str | None) -> RefundCheck:
+        """Revoke one assignment of the bundle with a refund to balance: the one ``assignment_id``
+        names, else this order's own assignment when the eSIM shows it, else the oldest unused one.
+        A started or ended assignment is refused here, in the agent's words, without asking eSIM Go
+        to change anything.
+
+        The revoke names the assignment in its path (``.../assignments/{id}``): revoking by bundle name
+        alone makes eSIM Go pick the oldest unused assignment of that name, which may be another
+        order's. Without an id that is sent only when the target is that very assignment."""
         iccid = _order_iccid(order, self.name)
-        mine = [a for a in await self._assignments(iccid) if a.usage.bundle_name == bundle_name]
+        mine = [a for a in await self._assignments(iccid) if a.bundle_name == bundle_name]
+        named = clean(bundle_name, max_length=120)
         if not mine:
-            return RefundCheck(bundle_name=bundle_name, refundable=False, reason=f"This eSIM has no bundle {clean(bundle_name, max_length=120)}.")
-        own = [a for a in mine if order.provider_order_id and a.reference.startswith(order.provider_order_id + "-")]
-        unused = [a for a in mine if a.usage.state in _UNSTARTED]
-        target = (own or unused or mine[-1:])[0]
-        state = target.usage.state
-        if state not in _UNSTARTED:
-            return RefundCheck(bundle_name=bundle_name, refundable=False, reason=_NOT_REFUNDABLE.get(state, "This bundle cannot be refunded."))
+            return RefundCheck(bundle_name=bundle_name, refundable=False, reason=f"This eSIM has no bundle {named}.")
+        unused = [a for a in mine if a.state in _UNSTARTED]
+        if assignment_id is not None:
+            target = next((a for a in mine if a.assignment_id == assignment_id), None)
+            if target is None:
+                return RefundCheck(bundle_name=bundle_name, refundable=False, reason=f"This eSIM no longer shows that {named} bundle; press r to ask eSIM Go again.")
+        else:
+            own = [a for a in mine if order.owns(a)]
+            target = (own or unused or mine[-1:])[0]
+        if target.state not in _UNSTARTED:
+            return RefundCheck(bundle_name=bundle_name, refundable=False, reason=_NOT_REFUNDABLE.get(target.state, "This bundle cannot be refunded."))
+        path = f"/esims/{iccid}/bundles/{_segment(bundle_name)}"
+        if target.assignment_id:
+            path += f"/assignments/{_segment(target.assignment_id)}"
+        elif target is not unused[0]:
+            return RefundCheck(
+                bundle_name=bundle_name,
+                refundable=False,
+                reason=f"eSIM Go does not say which {named} bundle this is, and would refund another one of that name. Refund it in the eSIM Go portal.",
+            )
         amount = self._price_of(order, bundle_name)
         params = {"type": kind, "refundToBalance": "true"}
-        if target.assignment_id:
-            params["offerId"] = target.assignment_id
-        path = f"/esims/{iccid}/bundles/{_segment(bundle_name)}"
         try:
             if kind == "validate":
                 answer = await self.http.unchanging("DELETE", path, params=params)
@@ -643,16 +660,8 @@ class _OrderView:
         return item if isinstance(item, str) else ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Assignment:
+def _assignment(name: str, a: Any) -> BundleUsage | None:
     """One assignment of a bundle on an eSIM: its usage, and which one it is (for a precise revoke)."""
-
-    usage: BundleUsage
-    assignment_id: str | None
-    reference: str
-
-
-def _assignment(name: str, a: Any) -> _Assignment | None:
     if not isinstance(a, dict):
         return None
     try:
@@ -664,7 +673,7 @@ def _assignment(name: str, a: Any) -> _Assignment | None:
     initial, remaining = a.get("initialQuantity"), a.get("remainingQuantity")
     ident = a.get("id")
     reference = a.get("assignmentReference")
-    usage = BundleUsage(
+    return BundleUsage(
         bundle_name=name,
         state=state,
         initial_bytes=initial if _is_count(initial) and initial >= 0 and not unlimited else None,
@@ -673,11 +682,8 @@ def _assignment(name: str, a: Any) -> _Assignment | None:
         assigned_at=_utc_or_none(timestamp(a.get("assignmentDateTime"))),
         started_at=_utc_or_none(timestamp(a.get("startTime"))),
         ends_at=_utc_or_none(timestamp(a.get("endTime"))),
-    )
-    return _Assignment(
-        usage,
-        str(ident) if isinstance(ident, str) or _is_count(ident) else None,
-        reference if isinstance(reference, str) else "",
+        assignment_id=str(ident) if isinstance(ident, str) or _is_count(ident) else None,
+        assignment_reference=clean(reference, max_length=200) if isinstance(reference, str) else "",
     )
 
 

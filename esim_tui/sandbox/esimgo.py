@@ -971,14 +971,16 @@ class EsimGoSim(SimulatedProvider):
         return JSONResponse(body)
 
     async def _revoke(self, request: Request) -> Response:
-        """Revoke the oldest unused assignment of a bundle (or the one named by offerId / the path);
-        refund it to balance or inventory while unstarted. ``type=validate`` only says what would happen."""
+        """Revoke the assignment the path names (``.../assignments/{id}``), or by bundle name alone the
+        oldest unused assignment of that name (else the latest started one), as eSIM Go documents it:
+        ``offerId`` does not choose the assignment. Refund it to balance or inventory while unstarted.
+        ``type=validate`` only says what would happen."""
         kind = (request.query_params.get("type") or "transaction").strip()
         if kind not in ("validate", "transaction"):
             raise _Refused(400, "type must be validate or transaction")
         to_balance = _bool_param(request, "refundToBalance", False)
         name = request.path_params["name"]
-        wanted_id = request.path_params.get("assignment_id") or request.query_params.get("offerId")
+        wanted_id = request.path_params.get("assignment_id")
         with self._lock:
             self._settle()
             esim = self._esim(request.path_params["iccid"])

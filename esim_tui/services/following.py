@@ -23,7 +23,7 @@ def stage(order: Order) -> str | None:
     """What there is still to follow for an order, or None when it is settled."""
     if order.status in (OrderStatus.UNKNOWN, OrderStatus.PENDING):
         return "fulfilment"
-    if order.status is not OrderStatus.DELIVERED or order.activation_status is ActivationStatus.EXPIRED:
+    if order.status is not OrderStatus.DELIVERED or order.activation_status is ActivationStatus.EXPIRED or order.refunded:
         return None
     if not order.is_installed:
         return "install"

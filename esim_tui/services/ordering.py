@@ -29,7 +29,19 @@ from esim_tui.domain.errors import (
     display_provider,
 )
 from esim_tui.domain.money import Money
-from esim_tui.domain.orders import Failure, Order, OrderKind, OrderStatus, ProviderOrder, RefundCheck, check_client_reference, new_client_reference
+from esim_tui.domain.orders import (
+    REFUNDED,
+    BundleUsage,
+    EsimStatus,
+    Failure,
+    Order,
+    OrderKind,
+    OrderStatus,
+    ProviderOrder,
+    RefundCheck,
+    check_client_reference,
+    new_client_reference,
+)
 from esim_tui.domain.plans import Plan, ProviderName, Quote
 from esim_tui.domain.text import clean
 from esim_tui.providers.base import Provider
@@ -51,6 +63,19 @@ LOOKUP_WAITS = (1.0, 3.0, 8.0)
 
 def _top_up_iccid(order: Order) -> str | None:
     return order.iccid if order.kind is OrderKind.TOP_UP else None
+
+
+def _bundle_key(bundle: BundleUsage | str | None) -> tuple[str, str | None]:
+    """The bundle name and assignment id a refund names."""
+    if isinstance(bundle, BundleUsage):
+        return bundle.bundle_name, bundle.assignment_id
+    return bundle or "", None
+
+
+def refund_owner(bundle: BundleUsage, orders: Sequence[Order]) -> Order | None:
+    """Among the records of one eSIM (a sale and its top-ups), the one that bought ``bundle``: a refund
+    is checked for and recorded on it. None when none of them says so."""
+    return next((o for o in orders if o.owns(bundle)), None)
 
 
 def _was_sent(order: Order) -> bool:
@@ -176,6 +201,12 @@ class Sales:
         if updated.needs_attention and updated.needs_attention.startswith(OUTCOME_UNKNOWN):
             updated.needs_attention = None  # the provider has now answered definitely
         await self._save(updated)
+        if updated.kind is OrderKind.TOP_UP and updated.status is OrderStatus.DELIVERED and not updated.bundles:
+            # Onto an eSIM already out there (maybe installed, in use): its state from the start.
+            try:
+                updated = await self._take_esim(updated, await self.provider(updated.provider).esim_status(updated))
+            except ProviderError as exc:
+                log.info("the eSIM of top-up %s not read yet: %s", updated.client_reference, type(exc).__name__)
         if updated.customer_email and updated.status in (OrderStatus.PENDING, OrderStatus.DELIVERED):
             updated = await self._send_receipt(updated)
         return updated
@@ -311,11 +342,22 @@ class Sales:
         if order.status is OrderStatus.PENDING and order.provider_order_id:
             return await self.adopt(order, await provider.get_order(order.provider_order_id))
         if order.status is OrderStatus.DELIVERED:
-            status = await provider.esim_status(order)
-            updated = order.merge_esim(status, self.now())
-            await self._save(updated)
-            return updated
+            return await self._take_esim(order, await provider.esim_status(order))
         return order
+
+    async def _take_esim(self, order: Order, status: EsimStatus) -> Order:
+        """Save what the provider says of the order's eSIM, on it and on every other delivered record of
+        that eSIM (a sale and its top-ups): installed, active and data are the eSIM's, shared by all."""
+        at = self.now()
+        updated = order.merge_esim(status, at)
+        await self._save(updated)
+        for other in await asyncio.to_thread(self.store.by_iccid, updated.iccid) if updated.iccid else []:
+            if other.id == updated.id or other.provider != updated.provider or other.status is not OrderStatus.DELIVERED:
+                continue
+            shared = other.merge_esim(status, at)
+            if shared.model_dump(exclude={"updated_at"}) != other.model_dump(exclude={"updated_at"}):
+                await self._save(shared)
+        return updated
 
     async def follow_delivery(self, order: Order, on_change: Callable[[Order], None] | None = None) -> Order:
         """Poll a PENDING order on the provider's schedule until it is final or the schedule ends."""
@@ -366,27 +408,37 @@ class Sales:
         await self._save(updated)
         return updated
 
-    async def check_refund(self, order: Order, bundle_name: str) -> RefundCheck:
-        return await self.provider(order.provider).check_refund(order, bundle_name)
+    async def check_refund(self, order: Order, bundle: BundleUsage | str | None) -> RefundCheck:
+        """What refunding ``bundle`` (a row of the eSIM's bundles, or a bundle name) would give back.
+        ``order`` is the record that bought it (see ``refund_owner``). None: the provider's answer to
+        a refund at all (Octopus Cards: none through its API)."""
+        name, assignment_id = _bundle_key(bundle)
+        return await self.provider(order.provider).check_refund(order, name, assignment_id=assignment_id)
 
-    async def refund(self, order: Order, bundle_name: str) -> tuple[Order, RefundCheck]:
-        """Revoke the bundle and refund it, then record it. The agent saw ``check_refund`` first.
+    async def refund(self, order: Order, bundle: BundleUsage | str) -> tuple[Order, RefundCheck]:
+        """Revoke the bundle and refund it, then record it on ``order``, the record that bought it.
+        The agent saw ``check_refund`` first.
 
         A refund that may or may not have gone through is recorded as such (needs attention), never
         retried: the provider would refuse or, worse, refund twice."""
+        name, assignment_id = _bundle_key(bundle)
         provider = self.provider(order.provider)
-        updated = order.model_copy(deep=True)
-        updated.note(self.now(), "REFUND REQUESTED", bundle_name)
+        # From the record on file: the caller's copy (e.g. a linked order) may be older.
+        updated = (await self.order(order.id) or order).model_copy(deep=True)
+        updated.note(self.now(), "REFUND REQUESTED", name)
         await self._save(updated)
         try:
-            result = await provider.refund(updated, bundle_name)
+            result = await provider.refund(updated, name, assignment_id=assignment_id)
         except OutcomeUnknown as exc:
-            updated.needs_attention = f"A refund of {bundle_name} was asked for but not confirmed ({exc.what}). Check the bundle before asking again."
+            updated.needs_attention = f"A refund of {name} was asked for but not confirmed ({exc.what}). Check the bundle before asking again."
             updated.note(self.now(), "NEEDS ATTENTION", updated.needs_attention)
             await self._save(updated)
             raise
-        amount = f"{result.amount}" if result.amount is not None else "nothing"
-        updated.note(self.now(), "REFUNDED", f"{bundle_name}: {amount}")
+        if result.refundable:
+            amount = f"{result.amount}" if result.amount is not None else "nothing"
+            updated.note(self.now(), REFUNDED, f"{name}: {amount}")
+        else:
+            updated.note(self.now(), "REFUND REFUSED", f"{name}: {result.reason}")
         await self._save(updated)
         return updated, result
 

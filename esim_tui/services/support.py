@@ -40,7 +40,7 @@ from esim_tui.domain.orders import (
 )
 from esim_tui.domain.plans import ProviderName, format_bytes
 from esim_tui.domain.text import clean
-from esim_tui.services.wording import customer, data_left, order_state, plan_summary
+from esim_tui.services.wording import customer, data_left, order_state, plan_summary, top_up_mark
 
 # ---------------------------------------------------------------- filters
 
@@ -52,6 +52,7 @@ class OrderFilter(StrEnum):
 
     1. ``failed``: the order FAILED or was CANCELLED;
     2. ``pending``: PENDING, or UNKNOWN (sent, no definite answer yet);
+    2a. ``refunded``: its bundle was refunded;
     3. ``expired``: the eSIM's activation status is EXPIRED;
     4. ``active``: a bundle is active;
     5. ``depleted``: a bundle is out of data (and none is active);
@@ -61,8 +62,9 @@ class OrderFilter(StrEnum):
     9. ``delivered``: DELIVERED and not installed.
 
     ``needs_attention`` is on top of the stage: an order flagged for attention is in both.
+    Bundles are the order's own (``Order.own_bundles``): a top-up's, not its first sale's.
     Rules 1-5 and 7-9 read as ``wording.order_state`` words them (Failed/Cancelled, Being prepared,
-    Expired, Active, Out of data, Installed, Delivered, not installed).
+    Refunded, Expired, Active, Out of data, Installed, Delivered, not installed).
     """
 
     ALL = "all"
@@ -72,6 +74,7 @@ class OrderFilter(StrEnum):
     ACTIVE = "active"
     DEPLETED = "depleted"
     EXPIRED = "expired"
+    REFUNDED = "refunded"
     FAILED = "failed"
     NEEDS_ATTENTION = "needs_attention"
 
@@ -94,7 +97,9 @@ def stage(order: Order) -> OrderFilter:
         return OrderFilter.FAILED
     if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
         return OrderFilter.PENDING
-    states = {b.state for b in order.bundles}
+    if order.refunded:
+        return OrderFilter.REFUNDED
+    states = {b.state for b in order.own_bundles}
     if order.activation_status is ActivationStatus.EXPIRED:
         return OrderFilter.EXPIRED
     if BundleState.ACTIVE in states:
@@ -103,7 +108,7 @@ def stage(order: Order) -> OrderFilter:
         return OrderFilter.DEPLETED
     if states & _ENDED and not states & _WAITING:
         return OrderFilter.EXPIRED
-    if order.activation_status is ActivationStatus.ACTIVE:
+    if order.activation_status is ActivationStatus.ACTIVE and not states:
         return OrderFilter.ACTIVE
     if order.is_installed:
         return OrderFilter.INSTALLED
@@ -145,7 +150,8 @@ class OrderRow(NamedTuple):
     def cells(self) -> tuple[str, ...]:
         """The Orders screen's columns: sold, customer, destination, plan, state, ICCID tail, provider."""
         tail = f"…{iccid_tail(self.iccid)}" if self.iccid else "—"
-        return (f"{self.created_at:%d %b %Y}", self.customer, self.destination, self.summary, self.state, tail, self.provider.display)
+        plan = f"{top_up_mark(self.kind)}{self.summary}"
+        return (f"{self.created_at:%d %b %Y}", self.customer, self.destination, plan, self.state, tail, self.provider.display)
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready: money as exact strings, times in ISO 8601."""
@@ -434,6 +440,7 @@ _EVENTS = {
     "EXPIRED": "Expired",
     "REFUND REQUESTED": "Refund asked for",
     "REFUNDED": "Refunded",
+    "REFUND REFUSED": "Refund refused",
     "TOPPED UP": "Topped up",
     "NEW ESIM SOLD": "New eSIM sold",
     "RECEIPT E-MAILED": "Receipt e-mailed to the customer",

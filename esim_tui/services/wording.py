@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from esim_tui.domain.codes import iccid_tail
-from esim_tui.domain.orders import ActivationStatus, BundleState, Order, OrderStatus
+from esim_tui.domain.orders import ActivationStatus, BundleState, Order, OrderKind, OrderStatus
 from esim_tui.domain.plans import Plan, format_bytes
 
 BAR_WIDTH = 10
@@ -23,15 +23,18 @@ def order_state(order: Order) -> str:
         return "Failed"
     if order.status is OrderStatus.CANCELLED:
         return "Cancelled"
+    if order.refunded:
+        return "Refunded"
     if order.activation_status is ActivationStatus.EXPIRED:
         return "Expired"
-    states = {b.state for b in order.bundles}
+    # Its own bundle on the eSIM (a sale and its top-ups share one eSIM, each bought its own bundle).
+    states = {b.state for b in order.own_bundles}
     live = {BundleState.ACTIVE, BundleState.QUEUED, BundleState.PROCESSING}
     if BundleState.DEPLETED in states and not states & live:
         return "Out of data"
     if states and not states & live:
         return "Expired"  # every bundle has ended (expired, lapsed or revoked)
-    if order.activation_status is ActivationStatus.ACTIVE or BundleState.ACTIVE in states:
+    if BundleState.ACTIVE in states or (not states and order.activation_status is ActivationStatus.ACTIVE):
         return "Active"
     if order.is_installed:
         return "Installed"
@@ -39,9 +42,12 @@ def order_state(order: Order) -> str:
 
 
 def data_left(order: Order) -> str:
-    """A text bar of data left, or why there is none to show."""
-    bundle = next((b for b in order.bundles if b.state in (BundleState.ACTIVE, BundleState.QUEUED, BundleState.DEPLETED)), None)
-    bundle = bundle or (order.bundles[0] if order.bundles else None)
+    """A text bar of data left on the order's own bundle, or why there is none to show."""
+    if order.refunded:
+        return "—"
+    own = order.own_bundles
+    bundle = next((b for b in own if b.state in (BundleState.ACTIVE, BundleState.QUEUED, BundleState.DEPLETED)), None)
+    bundle = bundle or (own[0] if own else None)
     if bundle is None:
         return "—" if order.status is not OrderStatus.DELIVERED else "not reported"
     if bundle.unlimited:
@@ -65,3 +71,8 @@ def customer(order: Order) -> str:
 
 def plan_summary(plan: Plan) -> str:
     return f"{plan.data_label} / {plan.validity_days} days"
+
+
+def top_up_mark(kind: OrderKind) -> str:
+    """"Top-up " before a top-up's plan in lists, so a sale and its top-ups on one eSIM read apart."""
+    return "Top-up " if kind is OrderKind.TOP_UP else ""

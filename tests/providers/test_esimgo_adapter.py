@@ -381,6 +381,31 @@ async def test_refunding_a_top_up_revokes_that_bundle_not_the_first(esimgo, sand
     assert states == {NL: BundleState.QUEUED, NL_3GB: BundleState.REVOKED}
 
 
+async def test_of_two_assignments_of_one_bundle_the_one_named_is_refunded(esimgo, sandbox):
+    """A started sale and a queued top-up of the same bundle: the top-up's assignment is refunded."""
+    plan, sale, order = await sell(esimgo)
+    await control(sandbox, "POST", f"/_sandbox/esims/{sale.iccid}/usage", {"bytes": 1000})
+    top_up = await esimgo.place_order(plan, "TOPUP", iccid=sale.iccid)
+    queued = next(b for b in (await esimgo.esim_status(order)).bundles if b.state is BundleState.QUEUED)
+    assert not (await esimgo.check_refund(order, NL)).refundable  # the sale's own assignment: started
+    assert (await esimgo.check_refund(order, NL, assignment_id=queued.assignment_id)).refundable
+    done = await esimgo.refund(order, NL, assignment_id=queued.assignment_id)
+    assert done.refundable and len(refunds(await ledger(sandbox, "esimgo"))) == 1
+    states = {b.assignment_reference.startswith(f"{top_up.provider_order_id}-"): b.state for b in (await esimgo.esim_status(order)).bundles}
+    assert states == {False: BundleState.ACTIVE, True: BundleState.REVOKED}
+
+
+async def test_revoking_by_name_takes_the_oldest_unused_assignment_whatever_the_offer_id(esimgo, sandbox):
+    """As eSIM Go documents it: by bundle name alone, the oldest unused assignment goes."""
+    plan, sale, order = await sell(esimgo)
+    await esimgo.place_order(plan, "TOPUP", iccid=sale.iccid)
+    first, second = (await esimgo.esim_status(order)).bundles
+    answer = await esimgo.http.send("DELETE", f"/esims/{sale.iccid}/bundles/{NL}", params={"type": "transaction", "offerId": second.assignment_id})
+    assert answer.status_code == 200, answer.text
+    states = {b.assignment_id: b.state for b in (await esimgo.esim_status(order)).bundles}
+    assert states == {first.assignment_id: BundleState.REVOKED, second.assignment_id: BundleState.QUEUED}
+
+
 async def test_a_bundle_not_on_the_esim_is_not_refundable(esimgo):
     _, _, order = await sell(esimgo)
     check = await esimgo.check_refund(order, NL_3GB)

@@ -33,6 +33,7 @@ from esim_tui.services.support import (
     stage,
     timeline,
 )
+from esim_tui.services.wording import data_left, order_state
 from esim_tui.store.orders import OrderStore
 from esim_tui.ui.context import build_context
 from tests.conftest import T0, make_sandbox
@@ -214,7 +215,7 @@ def test_a_row_holds_what_the_orders_screen_shows():
     row = OrderFinder.from_orders(desk_orders()).get("esim-20261120-ana00001")
     assert row.cells == ("20 Nov 2026", "Ana Silva", "Japan", "1 GB / 7 days", "Delivered, not installed", "…8796", "Octopus Cards")
     assert [f.label for f in OrderFilter] == [
-        "All", "Pending", "Delivered", "Installed", "Active", "Out of data", "Expired", "Failed", "Needs attention"
+        "All", "Pending", "Delivered", "Installed", "Active", "Out of data", "Expired", "Refunded", "Failed", "Needs attention"
     ]
 
 
@@ -265,34 +266,63 @@ async def test_the_timeline_of_a_sale_reads_in_the_counters_words(tmp_path):
     assert entries[2].detail == "4.275 USD"  # the wallet debit after the client discount
 
 
+async def topped_up(ctx):
+    """eSIM Go Japan sold to Ana Silva, installed, 250 MB used, then topped up with the first bundle that fits."""
+    sales = ctx.sales
+    _plan, esim = await sell_japan(ctx, ProviderName.ESIMGO)
+    await ctx.training.use_data(esim.iccid, 250_000_000)
+    esim = await sales.refresh(esim)
+    return esim, await sales.place(await sales.open_sale((await sales.top_up_plans(esim))[0], None, top_up_of=esim))
+
+
 @pytest.mark.anyio
 async def test_the_timeline_of_an_esim_topped_up_and_refunded(tmp_path):
     async with counter(tmp_path) as (store, ctx):
         sales = ctx.sales
-        _plan, esim = await sell_japan(ctx, ProviderName.ESIMGO)
-        await ctx.training.use_data(esim.iccid, 250_000_000)
-        esim = await sales.refresh(esim)
-        top_up = await sales.place(await sales.open_sale((await sales.top_up_plans(esim))[0], None, top_up_of=esim))
+        esim, top_up = await topped_up(ctx)
         esim = await sales.refresh(await sales.note_top_up(esim, top_up))
         queued = next(b for b in esim.bundles if b.state is BundleState.QUEUED)
-        esim, refund = await sales.refund(esim, queued.bundle_name)
+        assert top_up.owns(queued) and not esim.owns(queued)
+        top_up, refund = await sales.refund(top_up, queued)  # recorded on the sale that bought it
+        esim = await sales.order(esim.id)
         linked = linked_orders(store, esim)
         parent_of_top_up = linked_orders(store, top_up)
     entries = timeline(esim, linked)
     events = [e.event for e in entries]
-    assert ["Installed", "First use (active)", "Bundle in use (first use)", "Topped up", "Refund asked for", "Refunded"] == [
+    assert ["Installed", "First use (active)", "Bundle in use (first use)", "Topped up"] == [
         e for e in events if e in ("Installed", "First use (active)", "Bundle in use (first use)", "Topped up", "Refund asked for", "Refunded")
     ]
     assert events.count("Topped up") == 1 and "Top-up ordered" not in events  # noted once, on the first sale
     assert next(e.detail for e in entries if e.event == "Topped up") == f"{top_up.plan.name} (order {top_up.id})"
-    assert next(e.detail for e in entries if e.event == "Refunded") == f"{queued.bundle_name}: {refund.amount}"
+    top_up_entries = timeline(top_up, parent_of_top_up)
+    assert [e.event for e in top_up_entries if e.event.startswith("Refund")] == ["Refund asked for", "Refunded"]
+    assert next(e.detail for e in top_up_entries if e.event == "Refunded") == f"{queued.bundle_name}: {refund.amount}"
+    assert (order_state(top_up), stage(top_up), order_state(esim)) == ("Refunded", F.REFUNDED, "Active")
     assert [o.id for o in linked] == [top_up.id] and [o.id for o in parent_of_top_up] == [esim.id]
-    assert timeline(top_up, parent_of_top_up)[-1].event == "Tops up an earlier order"
+    assert "Tops up an earlier order" in [e.event for e in top_up_entries]
 
     shown = describe(top_up, parent_of_top_up)
     assert shown["activation_code"] is None and shown["activation_code_state"] == "spent (installed)"  # the eSIM is on the phone
     used = describe(esim, linked)["bundles"][0]
     assert (used["used_bytes"], used["used"], used["state"]) == (250_000_000, "250.00 MB", "active")
+
+
+@pytest.mark.anyio
+async def test_a_top_up_reads_its_own_bundle_on_the_shared_esim_and_is_marked_in_the_list(tmp_path):
+    async with counter(tmp_path) as (store, ctx):
+        sales = ctx.sales
+        esim, top_up = await topped_up(ctx)
+        # Straight after the sale: the eSIM is installed, its own bundle waits behind the first one.
+        assert top_up.is_installed and [b.state for b in top_up.own_bundles] == [BundleState.QUEUED]
+        assert (order_state(top_up), stage(top_up)) == ("Installed", F.INSTALLED)
+        assert data_left(top_up) == "██████████ 1.00 GB" and data_left(esim).endswith("750.00 MB")
+        # One check of the eSIM, from either record, brings every record of it up to date.
+        await ctx.training.use_data(esim.iccid, 250_000_000)
+        await sales.refresh(top_up)
+        esim = await sales.order(esim.id)
+        assert data_left(esim).endswith("500.00 MB") and order_state(esim) == "Active"
+        rows = {r.id: r for r in OrderFinder.from_orders(store.all()).search("")}
+    assert rows[top_up.id].cells[3].startswith("Top-up ") and not rows[esim.id].cells[3].startswith("Top-up")
 
 
 def test_the_timeline_uses_the_providers_times_and_tells_a_failed_top_up():

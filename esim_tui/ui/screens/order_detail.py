@@ -18,6 +18,7 @@ from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import BundleState, BundleUsage, Order, OrderKind, OrderStatus
 from esim_tui.domain.plans import format_bytes
+from esim_tui.services.ordering import refund_owner
 from esim_tui.services.support import timeline
 from esim_tui.services.wording import customer, order_state, plan_summary, short_time
 from esim_tui.ui.screens.delivery import DeliveryScreen
@@ -228,11 +229,18 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
             self.esim_app.new_sale_for(order.plan.destination.key, follows=order)
 
     def action_refund(self) -> None:
+        esim = self._esim_order()
+        if not self.esim_app.sales.provider(esim.provider).supports_refunds:
+            self.app.push_screen(RefundScreen(esim, None))  # says whom to ask instead
+            return
         bundle = self.query_one("#bundles", OfferTable).highlighted
         if bundle is None:
             self.notify("Choose a bundle first (press r if none is listed yet).", severity="warning", markup=False)
             return
-        self.app.push_screen(RefundScreen(self._esim_order(), bundle.bundle_name))
+        # The record that bought the highlighted bundle: it is checked, refunded and recorded, whichever
+        # record of the eSIM is open.
+        owner = refund_owner(bundle, [self.order, *self.linked]) or esim
+        self.app.push_screen(RefundScreen(owner, bundle))
 
     def action_settle(self) -> None:
         if self.order.status is not OrderStatus.UNKNOWN:

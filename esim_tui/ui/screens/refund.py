@@ -17,7 +17,7 @@ from textual.widgets import Button, LoadingIndicator, Static
 from esim_tui.ui.screens.base import ShowsWorkerFailures
 from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.money import format_amount
-from esim_tui.domain.orders import Order, RefundCheck
+from esim_tui.domain.orders import BundleUsage, Order, RefundCheck
 from esim_tui.services.wording import customer
 
 if TYPE_CHECKING:
@@ -31,10 +31,13 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
         Binding("escape", "cancel", "Cancel", id="refund.cancel"),
     ]
 
-    def __init__(self, order: Order, bundle_name: str) -> None:
+    def __init__(self, order: Order, bundle: BundleUsage | None) -> None:
+        """``order`` is the record that bought ``bundle``; ``bundle`` None where the provider has no
+        bundles to name (the dialog then says how refunds are done there)."""
         super().__init__()
         self.order = order
-        self.bundle_name = bundle_name
+        self.bundle = bundle
+        self.bundle_name = bundle.bundle_name if bundle is not None else ""
         self.check: RefundCheck | None = None
         self.refunding = False  # the refund is on its way: the dialog cannot be left
 
@@ -44,7 +47,8 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="refund-box", classes="dialog"):
-            yield Static(f"Refund {self.bundle_name} for {customer(self.order)}?", classes="screen-title", markup=False)
+            what = self.bundle_name or self.order.plan.name
+            yield Static(f"Refund {what} for {customer(self.order)}?", classes="screen-title", markup=False)
             yield Static("Asking the provider what would be refunded… nothing changes yet.", id="refund-answer", markup=False)
             yield LoadingIndicator(id="refund-busy")
             with Horizontal(classes="dialog-buttons"):
@@ -58,11 +62,10 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
     async def check_refund(self) -> None:
         answer = self.query_one("#refund-answer", Static)
         try:
-            check = await self.esim_app.sales.check_refund(self.order, self.bundle_name)
+            check = await self.esim_app.sales.check_refund(self.order, self.bundle)
         except EsimTuiError as exc:
             self._show_busy(False)
-            answer.update(f"Cannot refund: {exc.message}")
-            answer.add_class("warning")
+            self._no_refund(f"Cannot refund: {exc.message}")
             return
         self.check = check
         self._show_busy(False)
@@ -72,9 +75,15 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
             self.query_one("#refund", Button).disabled = False
             self.query_one("#refund", Button).focus()
         else:
-            answer.update(f"This bundle cannot be refunded: {check.reason or 'the provider refuses it.'}")
-            answer.add_class("warning")
+            self._no_refund(f"This bundle cannot be refunded. {check.reason or 'The provider refuses it.'}")
         self.refresh_bindings()
+
+    def _no_refund(self, why: str) -> None:
+        """Say why; only Cancel is left to press."""
+        answer = self.query_one("#refund-answer", Static)
+        answer.update(why)
+        answer.add_class("warning")
+        self.query_one("#refund", Button).display = False
 
     def _show_busy(self, busy: bool) -> None:
         self.query_one("#refund-busy").display = busy
@@ -98,7 +107,7 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
     @work(exclusive=True, group="refund", exit_on_error=False, description="Refunding a bundle")
     async def do_refund(self) -> None:
         try:
-            updated, result = await self.esim_app.sales.refund(self.order, self.bundle_name)
+            updated, result = await self.esim_app.sales.refund(self.order, self.bundle or self.bundle_name)
         except EsimTuiError as exc:
             self.esim_app.notify(f"The refund did not go through: {exc.message}", severity="error", timeout=15, markup=False)
             self.esim_app.check_now(self.order)
@@ -107,6 +116,10 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
         self.esim_app.order_changed(updated)
         self.esim_app.check_now(updated)
         self.esim_app.refresh_balances()
+        if not result.refundable:  # refused between the check and the refund (e.g. first use meanwhile)
+            self.esim_app.notify(f"The refund did not go through. {result.reason}", severity="error", timeout=15, markup=False)
+            self.dismiss(None)
+            return
         amount = f"{format_amount(result.amount.amount)} {result.amount.currency}" if result.amount else "The bundle"
         self.esim_app.notify(f"{amount} refunded to the {self.order.provider.display} balance; {self.bundle_name} is revoked.", title="Refunded", markup=False)
         self.dismiss(result)

@@ -26,11 +26,11 @@ COLUMNS = (
 
 
 def _row(order: Order) -> tuple[str, ...]:
-    from esim_tui.services.wording import customer, data_left, order_state, short_time
+    from esim_tui.services.wording import customer, data_left, order_state, short_time, top_up_mark
 
     return (
         customer(order),
-        f"{order.plan.destination.name} {order.plan.data_label}/{order.plan.validity_days}d",
+        f"{top_up_mark(order.kind)}{order.plan.destination.name} {order.plan.data_label}/{order.plan.validity_days}d",
         order_state(order),
         data_left(order),
         short_time(order.expires_at),
@@ -38,7 +38,7 @@ def _row(order: Order) -> tuple[str, ...]:
 
 
 class StatusPanel(Vertical):
-    """Orders in play, newest first; updated as polls and sales report back. Enter opens one."""
+    """Orders in play (refunded ones leave), newest first; updated as polls and sales report back. Enter opens one."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -56,7 +56,8 @@ class StatusPanel(Vertical):
 
     def show(self, orders: list[Order]) -> None:
         keep = self.table.highlighted
-        self.orders = sorted(orders, key=lambda o: o.created_at, reverse=True)
+        # A refunded sale is over: nothing left to hand over or follow.
+        self.orders = sorted((o for o in orders if not o.refunded), key=lambda o: o.created_at, reverse=True)
         self.table.set_rows(self.orders, keep=next((o for o in self.orders if keep and o.id == keep.id), None))
         self._show_error()
 
