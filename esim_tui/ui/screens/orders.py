@@ -107,7 +107,7 @@ class OrdersScreen(TypesIntoSearch, ShowsWorkerFailures, Screen):
         self.query_one("#order-count", Static).update(f"{len(rows):,} of {total:,} orders")
 
     def _show_filters(self) -> None:
-        line = Text("Show (F4): ", style="dim")
+        line = Text("Show: ", style="dim")  # F4 is in the footer; the whole row fits 110 columns
         for f in FILTERS:
             line.append(f.label, style="reverse bold" if f is self.filter else "")
             line.append("  ")
