@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from functools import cache
+from functools import cache, partial
 from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -358,15 +358,13 @@ class DeskSummary:
         c, n = columns, len(ids)
         for name, types in _PLAIN_COLUMNS.items():
             column = c[name]
-            # map() stops at the shortest column: a short one would drop orders without a word.
             if not isinstance(column, list) or len(column) != n or not set(map(type, column)) <= types:
                 raise TypeError(f"column {name}")
         created = list(map(datetime.fromisoformat, c["created"]))
         if None in map(operator.attrgetter("tzinfo"), created):
             raise ValueError("a creation time without its time zone")
         valid_until = [None if v is None else datetime.fromisoformat(v) for v in c["valid_until"]]
-        rows = map(
-            OrderRow,
+        fields = zip(
             ids,
             created,
             c["ref"],
@@ -383,11 +381,15 @@ class DeskSummary:
             c["iccid"],
             _decoded(c["data_left"], n, _text),
             valid_until,
+            strict=True,  # a short column raises, rather than dropping orders without a word
         )
-        return list(zip(rows, c["text"], strict=True))
+        return list(zip(map(_new_row, fields), c["text"], strict=True))
 
 
 DESK_SUMMARY = DeskSummary()
+
+# OrderRow from a tuple of its fields in order, in C: OrderRow(...) runs a Python __new__ per row.
+_new_row = partial(tuple.__new__, OrderRow)
 
 
 def _text(value: Any) -> str:
