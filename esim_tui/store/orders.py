@@ -11,6 +11,11 @@ Files, all beside the order file given to ``OrderStore.open`` (say ``orders.json
 ``orders-archive-000001.index.json`` ...
     a cache of each segment's lookup keys, so opening does not parse every archived order; written
     at close for the segments the session changed (and at open for any found out of date).
+``orders-archive-000001.summary.json`` ...
+    a cache of a few columns per archived order for a reader that lists them all (the support desk's
+    order list, see ``summaries``), so listing does not parse every archived order either; written
+    when ``summaries`` finds one out of date, and at close for the segments the session changed.
+    Never holds an activation code.
 ``orders.json.bak``, ``orders-archive-000001.json.bak`` ...
     the last good copy of each file: the active one is refreshed at every open and close; a segment's
     whenever it is read in full at open (that is, after it changed).
@@ -36,9 +41,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import filelock
 from pydantic import ValidationError
@@ -56,6 +63,7 @@ from esim_tui.store.errors import (
 )
 from esim_tui.store.index import Index, Keys, fingerprint, keys_of, read_index, revision, write_index
 from esim_tui.store.policy import is_settled
+from esim_tui.store.summaries import UNREADABLE, Summary, read_summary, write_summary
 from esim_tui.store.storage import (
     FILE_MODE,
     AtomicJSONStorage,
@@ -86,6 +94,9 @@ SEGMENT_CAPACITY = 500  # ~0.7 MB of JSON: a move into the archive stays well un
 _OPEN_SEGMENTS = 4  # parsed segments kept in memory
 _READ_ONLY_ATTEMPTS = 5
 
+T = TypeVar("T")
+_LOCATION, _REV = itemgetter(0), itemgetter(1)  # of an index entry
+
 
 class _OrderTable(Table):
     document_id_class = str  # the order's own id is the TinyDB document id
@@ -108,13 +119,16 @@ class _Layout:
         self.lock = path.with_name(path.name + ".lock")
         self._stem, self._suffix = path.stem, path.suffix
         self._segment = re.compile(rf"{re.escape(self._stem)}-archive-(\d{{6}}){re.escape(self._suffix)}")
-        self._index = re.compile(rf"{re.escape(self._stem)}-archive-\d{{6}}\.index\.json")
+        self._cache = re.compile(rf"{re.escape(self._stem)}-archive-\d{{6}}\.(index|summary)\.json")
 
     def segment(self, n: int) -> Path:
         return self.folder / f"{self._stem}-archive-{n:06d}{self._suffix}"
 
     def index(self, n: int) -> Path:
         return self.folder / f"{self._stem}-archive-{n:06d}.index.json"
+
+    def summary(self, n: int) -> Path:
+        return self.folder / f"{self._stem}-archive-{n:06d}.summary.json"
 
     def names(self) -> list[str]:
         try:
@@ -140,7 +154,7 @@ class _Layout:
         return (
             base == self.active.name
             or self._segment.fullmatch(base) is not None
-            or self._index.fullmatch(name) is not None
+            or self._cache.fullmatch(name) is not None
         )
 
     def snapshot(self) -> list[tuple[str, list[int]]]:
@@ -180,6 +194,7 @@ class OrderStore:
         self._segments: OrderedDict[int, _OrderDB] = OrderedDict()
         self._index = Index()
         self._written: set[int] = set()  # segments written since open: index files to refresh at close
+        self._summaries: dict[str, Summary[Any]] = {}  # the kinds read since open: refreshed at close too
 
     # ------------------------------------------------------------ opening and closing
 
@@ -355,6 +370,108 @@ class OrderStore:
             if order is not None:
                 yield order
 
+    def summaries(self, summary: Summary[T]) -> list[T]:
+        """One ``summary`` item per order, active and archived, in no particular order.
+
+        An archive segment's items come from its summary file when that is up to date, else from the
+        segment itself (read-write, the summary file is then rewritten). The orders in play always come
+        from the active file. Every order the store holds is in the answer: should no summary cover one
+        (a read-only store racing the app), it is read on its own. Far faster than ``all()`` once the
+        summary files exist; raises StoreCorrupt like ``all()`` for an invalid record it has to read.
+        """
+        with self._lock:
+            self._check_open()
+            self._summaries[summary.tag] = summary
+            locations = sorted(where for where, n in self._index.count.items() if n > 0)
+        items: list[T] = []
+        seen: set[str] = set()
+        for where in locations:
+            # One location at a time: the app's other threads get the store in between.
+            with self._lock:
+                self._check_open()
+                ids, got = self._summary_of(where, summary)
+            items += got
+            seen.update(ids)
+        with self._lock:
+            self._check_open()
+            for oid in self._index.entries.keys() - seen:
+                order = self._fetch(oid)
+                if order is not None:
+                    items += summary.read([oid], summary.make([order]))
+        return items
+
+    def _summary_of(self, where: int, summary: Summary[T]) -> tuple[list[str], list[T]]:
+        """The ids and items of the live orders in ``where``: from its summary file if up to date."""
+        fp = None
+        if where != ACTIVE:
+            seg = self._layout.segment(where)
+            try:
+                fp = fingerprint(os.stat(seg))
+            except FileNotFoundError:
+                return [], []  # removed since open (read-only, racing the writer): read order by order
+            except OSError as err:
+                raise StoreCorrupt(seg, f"it cannot be opened: {err.strerror or err}", existing_backup(seg)) from err
+            found = self._read_summary(where, fp, summary)
+            if found is not None:
+                return found
+        data = self._db(where).storage.read()
+        ids, revs, columns = self._summarise(where, (data or {}).get(TABLE) or {}, summary)
+        if fp is not None and not self.read_only:
+            self._write_summary(where, fp, summary, ids, revs, columns)
+        return ids, summary.read(ids, columns)
+
+    def _read_summary(self, where: int, fp: list[int], summary: Summary[T]) -> tuple[list[str], list[T]] | None:
+        cached = read_summary(self._layout.summary(where), fp, summary.tag)
+        if cached is None:
+            return None
+        entries = self._index.entries
+        # Live: the index files the order here, at this revision (not a superseded copy). Checked in C
+        # first, as it nearly always holds; then order by order.
+        try:
+            found = list(map(entries.__getitem__, cached.ids))
+        except KeyError:
+            found = None
+        if found is not None and list(map(_REV, found)) == cached.revs and set(map(_LOCATION, found)) <= {where}:
+            live = [True] * len(found)
+        else:
+            live = [(e := entries.get(oid)) is not None and e[0] == where and e[1] == rev for oid, rev in zip(cached.ids, cached.revs)]
+        if sum(live) != self._index.count[where]:
+            return None  # it misses an order the index files here: read the segment
+        try:
+            items = summary.read(cached.ids, cached.columns)
+        except UNREADABLE as err:
+            log.info("the summary of %s is unreadable (%s); reading the segment", self._layout.segment(where), type(err).__name__)
+            return None
+        if len(items) != len(cached.ids):
+            return None
+        if all(live):
+            return cached.ids, items
+        return list(compress(cached.ids, live)), list(compress(items, live))
+
+    def _summarise(
+        self, where: int, docs: dict[str, dict[str, Any]], summary: Summary[Any]
+    ) -> tuple[list[str], list[int], dict[str, Any]]:
+        """The ids, revisions and summary columns of the live orders among ``docs`` (read from ``where``)."""
+        entries = self._index.entries
+        ids, revs, orders = [], [], []
+        for oid, doc in docs.items():
+            entry = entries.get(oid)
+            if entry is None or entry[0] != where or entry[1] != revision(doc):
+                continue  # a superseded copy, or changed since (read-only): ``summaries`` reads it alone
+            ids.append(oid)
+            revs.append(entry[1])
+            orders.append(self._to_order(Document(doc, doc_id=oid), where))
+        return ids, revs, summary.make(orders)
+
+    def _write_summary(
+        self, n: int, fp: list[int], summary: Summary[Any], ids: list[str], revs: list[int], columns: dict[str, Any]
+    ) -> None:
+        try:
+            write_summary(self._layout.summary(n), fp, summary.tag, ids, revs, columns)
+        except (OSError, ValueError) as err:
+            # Only a cache: the next listing reads the segment instead.
+            log.warning("could not write the summary of %s: %s", self._layout.segment(n), err)
+
     def count(self) -> int:
         """How many orders the store holds, active and archived."""
         with self._lock:
@@ -466,7 +583,8 @@ class OrderStore:
         return keys
 
     def _refresh_segment(self, n: int) -> None:
-        """At close: index file and backup for a segment this session wrote, so the next open is quick."""
+        """At close: index file, backup and summaries for a segment this session wrote, so the next open
+        (and the next listing) is quick."""
         seg = self._layout.segment(n)
         try:
             fp = fingerprint(os.stat(seg))
@@ -474,8 +592,16 @@ class OrderStore:
         except (OSError, StoreError) as err:
             log.warning("could not index %s: %s", seg, err)  # the next open reads it in full instead
             return
-        self._write_index(n, fp, keys_of((data or {}).get(TABLE, {})))
+        docs = (data or {}).get(TABLE) or {}
+        self._write_index(n, fp, keys_of(docs))
         self._refresh_backup(seg)
+        for summary in self._summaries.values():
+            try:
+                ids, revs, columns = self._summarise(n, docs, summary)
+            except StoreError as err:
+                log.warning("could not summarise %s: %s", seg, err)
+                continue
+            self._write_summary(n, fp, summary, ids, revs, columns)
 
     def _write_index(self, n: int, fp: list[int], keys: Keys) -> None:
         try:

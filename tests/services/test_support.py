@@ -23,6 +23,7 @@ from esim_tui.domain.orders import (
     OrderStatus,
 )
 from esim_tui.domain.plans import ProviderName
+from esim_tui.services import support
 from esim_tui.services.support import (
     OrderFilter,
     OrderFinder,
@@ -227,6 +228,121 @@ def test_load_reads_orders_in_play_and_archived(tmp_path):
     assert len(finder) == 4
     assert ids(finder.search("dee")) == ["esim-20261122-fail0004"]
     assert finder.get("esim-20261121-boli0002").state == "Delivered, not installed"
+
+
+# ---------------------------------------------------------------- the finder from the store's summaries
+
+LATER = T + timedelta(days=500)  # every delivered sale below has settled into the archive by then
+
+
+def varied_orders():
+    """Orders in every stage and with what a summary must carry exactly: odd prices, accents, no label,
+    no ICCID, a naive end time, a flag, a top-up, both providers."""
+    orders = desk_orders()
+    changes = [
+        {"status": OrderStatus.PENDING, "customer_label": "Zoë Côté"},
+        {"status": OrderStatus.UNKNOWN, "iccid": None, "customer_label": ""},
+        {"install_state": InstallState.INSTALLED, "installed_at": T, "price": Money(amount=Decimal("4.275"), currency="EUR")},
+        {"install_state": InstallState.REMOVED, "customer_label": "", "expires_at": T.replace(tzinfo=None)},
+        {"activation_status": ActivationStatus.ACTIVE, "bundles": (BundleUsage(bundle_name="a", state=BundleState.ACTIVE, initial_bytes=10**9, remaining_bytes=25 * 10**7),)},
+        {"bundles": (BundleUsage(bundle_name="a", state=BundleState.DEPLETED, initial_bytes=10**9, remaining_bytes=0),), "expires_at": T},
+        {"activation_status": ActivationStatus.EXPIRED, "customer_email": "ÉLODIE@example.com"},
+        {"bundles": (BundleUsage(bundle_name="u", state=BundleState.LAPSED, unlimited=True),)},
+        {"status": OrderStatus.CANCELLED, "provider": ProviderName.ESIMGO, "plan": sample_plan(provider=ProviderName.ESIMGO, plan_id="esim_1GB", name="Japan\u200f 1 GB")},
+        {"needs_attention": "The provider now reports another ICCID.", "customer_label": "Flagged Person"},
+        {"kind": OrderKind.TOP_UP, "linked_order_id": "esim-20261120-ana00001", "price": Money(amount=Decimal("10"), currency="USD")},
+        {"plan": FRANCE, "customer_label": "東京 Tanaka"},
+    ]
+    for n, change in enumerate(changes):
+        sale = sold(f"ESIM-20261001-VAR{n:05d}", f"8944000{n:012d}", created_at=T - timedelta(days=40, hours=n))
+        orders.append(sale.model_copy(update=change))
+    return orders
+
+
+# What the desk types: fields of the orders above, pieces of them, and words found nowhere.
+_QUERIES = ["", "ana", "8796", "0005", "cote", "zoë", "tanaka", "東京", "elodie@", "fr", "fra", "japan", "esimgo", "oc-",
+            "2026-10", "var00003", "flagged person", "eur", "nowhere", "8944000000000000007"]
+
+
+def test_the_finder_built_from_summaries_finds_what_the_full_records_find(tmp_path, monkeypatch):
+    path = tmp_path / "orders.json"
+    with OrderStore.open(path, clock=lambda: LATER, segment_capacity=3) as store:
+        for order in varied_orders():
+            store.save(order)
+        first = OrderFinder.load(store)  # summarises every segment, and writes the summaries
+    assert len(list(path.parent.glob("orders-archive-*.summary.json"))) >= 4
+    made = []
+    real_make = support.DESK_SUMMARY.make
+    monkeypatch.setattr(support.DESK_SUMMARY, "make", lambda orders: made.extend(orders) or real_make(orders))
+    with OrderStore.open(path, read_only=True) as store:
+        in_play = {o.id for o in store.in_play()}
+        finder = OrderFinder.load(store)
+        full = OrderFinder.from_orders(store.all())
+    assert {o.id for o in made} == in_play  # the archived orders came from their summaries
+    assert len(finder) == len(varied_orders()) and 0 < len(in_play) < len(finder)
+    assert list(finder) == list(full) == list(first)  # the same rows, newest first
+    assert [r.as_json() for r in finder] == [r.as_json() for r in full]  # as `orders find --json` prints them
+    assert [r.cells for r in finder] == [r.cells for r in full]
+    for query in _QUERIES:
+        for filter in F:
+            assert ids(finder.search(query, filter)) == ids(full.search(query, filter)), (query, filter)
+
+    later_sale = sold("ESIM-20270101-NEW00001", "8944999900001111222", customer_label="Ana Late", created_at=LATER)
+    finder.update(later_sale)  # a sale made while the list is open goes in among the loaded rows
+    assert ids(finder.search("ana"))[0] == later_sale.id
+
+
+@pytest.mark.parametrize(
+    ("column", "damage"),
+    [
+        ("stage", lambda c: {"values": ["no such stage"] * len(c["values"]), "codes": c["codes"]}),
+        ("price", lambda c: {"values": ["NaN USD"] * len(c["values"]), "codes": c["codes"]}),
+        ("price", lambda c: {"values": ["twelve USD"] * len(c["values"]), "codes": c["codes"]}),
+        ("state", lambda c: {"values": c["values"], "codes": [-1] * len(c["codes"])}),
+        ("plan", lambda c: {"values": c["values"], "codes": c["codes"][:-1]}),
+        ("created", lambda c: [t[:19] for t in c]),  # the time zone cut off
+        ("text", lambda c: [None] * len(c)),
+        ("iccid", lambda c: [1] * len(c)),
+        ("attention", lambda c: None),
+    ],
+)
+def test_a_damaged_summary_is_rebuilt_from_its_segment(tmp_path, column, damage):
+    path = tmp_path / "orders.json"
+    with OrderStore.open(path, clock=lambda: LATER, segment_capacity=3) as store:
+        for order in varied_orders():
+            store.save(order)
+        good = OrderFinder.load(store)
+    file = path.parent / "orders-archive-000001.summary.json"
+    data = json.loads(file.read_text())
+    data["columns"][column] = damage(data["columns"][column])
+    file.write_text(json.dumps(data, ensure_ascii=False))
+    with OrderStore.open(path, clock=lambda: LATER, segment_capacity=3) as store:
+        again = OrderFinder.load(store)
+    assert list(again) == list(good)
+    assert json.loads(file.read_text())["columns"][column] != data["columns"][column]  # rewritten
+
+
+def test_summaries_hold_no_activation_code_and_are_private(tmp_path):
+    path = tmp_path / "orders.json"
+    with OrderStore.open(path, clock=lambda: LATER, segment_capacity=3) as store:
+        orders = varied_orders()
+        for order in orders:
+            store.save(order)
+        OrderFinder.load(store)
+    files = list(path.parent.glob("orders-archive-*.summary.json"))
+    text = "".join(f.read_text() for f in files)
+    assert files and "LPA:" not in text and "rsp.example.com" not in text
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}
+
+
+def test_changing_the_row_code_changes_the_summary_tag(monkeypatch):
+    before = support.DESK_SUMMARY.tag
+    support._row_tag.cache_clear()
+    monkeypatch.setattr(support, "_ROW_FORMAT", support._ROW_FORMAT + 1)
+    try:
+        assert support.DESK_SUMMARY.tag != before  # so every summary on disk is rebuilt
+    finally:
+        support._row_tag.cache_clear()
 
 
 # ---------------------------------------------------------------- the order's life

@@ -3,6 +3,7 @@ refund an unstarted bundle, export its QR; and the balances in the header."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,8 @@ from PIL import Image
 import zxingcpp
 
 from esim_tui.domain.orders import OrderKind, OrderStatus
-from esim_tui.services.support import OrderFilter
+from esim_tui.services import support
+from esim_tui.services.support import OrderFilter, OrderFinder
 from esim_tui.ui.screens.confirm import ConfirmScreen
 from esim_tui.ui.screens.delivery import DeliveryScreen
 from esim_tui.ui.screens.export import ExportScreen
@@ -22,7 +24,8 @@ from esim_tui.ui.screens.refund import RefundScreen
 from esim_tui.ui.screens.settle import SettleScreen
 from esim_tui.ui.screens.top_up import TopUpScreen
 from esim_tui.ui.widgets.offer_table import OfferTable
-from tests.conftest import make_sandbox
+from tests.conftest import T0, make_sandbox
+from tests.store_helpers import sold as sold_record
 from tests.ui.conftest import (
     esimgo_sale_meeting,
     ledger,
@@ -81,6 +84,37 @@ async def test_f2_finds_a_sale_by_the_last_four_iccid_digits_and_shows_its_qr_ag
         await pilot.press("escape")
         await settle(pilot, app)
         assert isinstance(app.screen, OrderDetailScreen)  # Done goes back to the detail, not to Sell
+
+
+async def test_an_archived_order_listed_from_its_summary_opens_in_full_with_its_qr(tmp_path, monkeypatch):
+    """The list comes from the store's summaries, which hold no activation code; Enter reads the whole
+    order, so the detail and "show it again" have everything."""
+    app = make_app(tmp_path)
+    store = app.sales.store
+    old = [sold_record(f"ESIM-20250601-OLD{n:05d}", f"8944111122223{n:05d}3", customer_label=f"Old Customer {n}",
+                       created_at=T0 - timedelta(days=500 + n)) for n in range(3)]
+    for order in old:
+        store.save(order)  # delivered long ago, never installed: settled into the archive
+    assert store.in_play() == []
+    OrderFinder.load(store)  # an earlier F2 wrote the summaries
+    made = []
+    real_make = support.DESK_SUMMARY.make
+    monkeypatch.setattr(support.DESK_SUMMARY, "make", lambda orders: made.extend(orders) or real_make(orders))
+    target = old[1]
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
+        await settle(pilot, app)
+        assert len(app.screen.table.rows) == 3 and made == []  # listed without reading an order
+        await pilot.press(*target.iccid[-4:], "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, OrderDetailScreen) and app.screen.order == target
+        facts = " ".join(str(w.render()) for w in app.screen.query(".fact-value"))
+        assert target.client_reference in facts and "Old Customer 1" in facts
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DeliveryScreen) and app.screen.order.activation_code == target.activation_code
+        assert app.screen.query("QrCode")
 
 
 async def test_once_installed_the_code_is_spent_and_the_qr_is_not_shown(tmp_path):
