@@ -143,8 +143,12 @@ class EsimApp(App):
             self.set_timer(POLL_TICK, self._tick)
 
     async def _boot(self) -> None:
+        def build() -> AppContext:
+            self.built = self.boot.build()  # kept even if the app quits meanwhile: run_app closes it
+            return self.built
+
         try:
-            self.built = await asyncio.to_thread(self.boot.build)
+            await asyncio.to_thread(build)
         except Exception as exc:  # noqa: BLE001 - without its services the app cannot go on: say why and stop
             if isinstance(exc, EsimTuiError):
                 self.fatal = exc.message
@@ -225,6 +229,7 @@ class EsimApp(App):
         try:
             load = await loading
         except EsimTuiError as exc:
+            self._open_when_loaded = None  # a destination chosen before cannot open; the screen says why
             self.catalogue_screen.show_failure(exc.message)
             return
         self.catalogue = load.catalogue
