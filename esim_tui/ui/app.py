@@ -86,7 +86,7 @@ class EsimApp(App):
             self.register_theme(theme)
         # One provider, so the palette lists commands in a fixed order (providers race otherwise).
         self.COMMANDS = {SellCommands}
-        self.catalogue_screen = CatalogueScreen()
+        self.catalogue_screen = CatalogueScreen(saved=self.saved_catalogue)
         self.add_mode("sell", lambda: self.catalogue_screen)
         self.add_mode("orders", _orders_screen)
         #: (order, error) each time an order changes: the order list and details subscribe.
@@ -133,8 +133,6 @@ class EsimApp(App):
             self.startup()
             self._follow()
             return
-        if self.saved_catalogue is not None:
-            self.catalogue_screen.show_saved(*self.saved_catalogue)
         # After the first paint, so the heavy imports do not hold it back.
         self.call_after_refresh(lambda: self.run_worker(self._boot(), group="startup", exclusive=True, exit_on_error=False))
 

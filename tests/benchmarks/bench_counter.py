@@ -45,7 +45,7 @@ BIG = 500  # plans for Japan
 KEYSTROKE_TARGET_MS = 16.0
 OPEN_TARGET_MS = 50.0
 STARTUP_RATIO_TARGET = 1.5
-STARTUP_RUNS = 5
+STARTUP_RUNS = 9  # the machine is shared: single starts jump by 0.1 s
 SIZE = (120, 40)
 TYPED = ["japan", "united kingdom", "south korea", "europe", "jpn", "global", "brazil"]
 

@@ -50,8 +50,10 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         Binding("escape", "clear", "Clear search", id="catalogue.clear"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, saved: tuple[CatalogueIndex, datetime] | None = None) -> None:
+        """``saved``: the destination list saved at the last load, shown from the first paint."""
         super().__init__()
+        self.saved = saved
         self.index: CatalogueIndex | None = None  # the destinations listed: the saved list, then the loaded one
 
     @property
@@ -69,6 +71,8 @@ class CatalogueScreen(TypesIntoSearch, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).focus()
+        if self.saved is not None and self.index is None:
+            self.show_saved(*self.saved)
 
     @property
     def table(self) -> OfferTable:
