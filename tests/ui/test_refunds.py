@@ -80,6 +80,8 @@ async def test_the_queued_top_up_of_the_same_bundle_as_the_started_sale_is_the_o
         now = await app.sales.provider(sold.provider).esim_status(sold)
         assert [b.state for b in now.bundles if sold.owns(b)] == [BundleState.ACTIVE]  # the customer's data, untouched
         assert [b.state for b in now.bundles if top_up.owns(b)] == [BundleState.REVOKED]
+        # and the desk sees it without pressing r: the detail asked again after the refund
+        assert [b.state for b in bundles.rows] == [BundleState.ACTIVE, BundleState.REVOKED]
 
 
 async def test_an_octopus_refund_opens_the_dialog_saying_to_contact_its_support(tmp_path):

@@ -240,7 +240,12 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
         # The record that bought the highlighted bundle: it is checked, refunded and recorded, whichever
         # record of the eSIM is open.
         owner = refund_owner(bundle, [self.order, *self.linked]) or esim
-        self.app.push_screen(RefundScreen(owner, bundle))
+
+        def refunded(result: object) -> None:
+            if result is not None:
+                self.action_refresh()  # ask now, so the revoked bundle shows as such
+
+        self.app.push_screen(RefundScreen(owner, bundle), refunded)
 
     def action_settle(self) -> None:
         if self.order.status is not OrderStatus.UNKNOWN:
