@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from esim_tui.ui.screens.base import ShowsWorkerFailures
 from esim_tui.domain.errors import EsimTuiError
@@ -45,6 +45,7 @@ class ExportScreen(ShowsWorkerFailures, ModalScreen[Export | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export (Enter)", id="export", variant="primary")
                 yield Button("Cancel (Esc)", id="cancel")
+        yield Footer()  # the dialog's own keys, not those of the screen behind it
 
     def on_mount(self) -> None:
         self.query_one("#export-folder", Input).focus()

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, LoadingIndicator, Static
+from textual.widgets import Button, Footer, LoadingIndicator, Static
 
 from esim_tui.ui.screens.base import ShowsWorkerFailures
 from esim_tui.domain.errors import EsimTuiError
@@ -54,6 +54,7 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Refund (y)", id="refund", variant="error", disabled=True)
                 yield Button("Cancel (Esc)", id="cancel")
+        yield Footer()  # the dialog's own keys, not those of the screen behind it
 
     def on_mount(self) -> None:
         self.check_refund()

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import LoadingIndicator, OptionList, Static
+from textual.widgets import Footer, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from esim_tui.domain.errors import EsimTuiError
@@ -68,6 +68,7 @@ class SettleScreen(ShowsWorkerFailures, ModalScreen[Order | None]):
             yield LoadingIndicator(id="settle-busy")
             yield OptionList(id="settle-options")
             yield Static("", id="settle-answer", markup=False)
+        yield Footer()  # the dialog's own keys, not those of the screen behind it
 
     def on_mount(self) -> None:
         self.query_one("#settle-options").display = False
