@@ -428,10 +428,9 @@ class EsimApp(App):
     # ------------------------------------------------------------ keys and palette
 
     def action_keys(self) -> None:
-        if self.screen.query("KeyPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        from esim_tui.ui.screens.keys import KeysScreen, keys_of
+
+        self.push_screen(KeysScreen(keys_of(self.screen)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):

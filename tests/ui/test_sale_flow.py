@@ -199,3 +199,21 @@ async def test_typing_on_a_list_goes_to_the_search_and_f3_comes_back_to_a_ready_
         await pilot.press("f3")
         await settle(pilot, app)
         assert app.screen is screen and app.focused.id == "search"  # not the plans left open an hour ago
+
+
+async def test_f1_lists_the_keys_of_the_screen_and_the_app_with_their_ids(tmp_path):
+    from esim_tui.ui.screens.keys import KeysScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_confirmation(pilot, app)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)
+        listed = {(k.key, k.binding_id) for k in app.screen.keys}
+        assert ("y", "confirm.buy") in listed and ("^q", "app.quit") in listed
+        assert all(k.binding_id for k in app.screen.keys)  # a text box's editing keys are not the app's
+        assert app.screen.keys[-1].group == "Everywhere"  # the screen's own keys come first
+        await pilot.press("f1")
+        await pilot.pause()
+        assert not isinstance(app.screen, KeysScreen)
