@@ -50,7 +50,7 @@ from esim_tui.domain.orders import (
 )
 from esim_tui.domain.plans import ProviderName, format_bytes
 from esim_tui.domain.text import clean
-from esim_tui.services.wording import customer, data_left, order_state, plan_summary, top_up_mark
+from esim_tui.services.wording import activation_words, customer, data_left, order_state, plan_summary, top_up_mark
 
 # ---------------------------------------------------------------- filters
 
@@ -912,7 +912,7 @@ def render_text(order: Order, linked: Iterable[Order] = ()) -> str:
         ("ICCID", d["iccid"] or "—"),
         ("Activation code", d["activation_code"] or d["activation_code_state"]),
         ("Install", f"{_words(order.install_state) or '—'}" + (f", {_when(d['installed_at'])}" if d["installed_at"] else "")),
-        ("Activation", f"{_words(order.activation_status) or '—'}" + (f", {_when(d['activated_at'])}" if d["activated_at"] else "")),
+        ("Activation", activation_words(order) + (f", {_when(d['activated_at'])}" if d["activated_at"] else "")),
         ("Valid until", _when(d["expires_at"])),
         ("Data left", d["data_left"]),
         ("Sold", _when(d["created_at"])),

@@ -11,6 +11,17 @@ from esim_tui.domain.plans import Plan, format_bytes
 BAR_WIDTH = 10
 
 
+def activation_words(order: Order) -> str:
+    """The activation status in words. Providers say NOT_INSTALLED until first use, even once the
+    eSIM is on the phone: that reads as "not active yet" there."""
+    status = order.activation_status
+    if status is None:
+        return "—"
+    if status is ActivationStatus.NOT_INSTALLED and order.is_installed:
+        return "not active yet (no data used)"
+    return status.value.replace("_", " ").lower()
+
+
 def order_state(order: Order) -> str:
     """One phrase for where the order is in its life."""
     if order.needs_attention:

@@ -20,7 +20,7 @@ from esim_tui.domain.orders import BundleState, BundleUsage, Order, OrderKind, O
 from esim_tui.domain.plans import format_bytes
 from esim_tui.services.ordering import refund_owner
 from esim_tui.services.support import timeline
-from esim_tui.services.wording import customer, order_state, plan_summary, short_time
+from esim_tui.services.wording import activation_words, customer, order_state, plan_summary, short_time
 from esim_tui.ui.screens.delivery import DeliveryScreen
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.screens.refund import RefundScreen
@@ -123,7 +123,7 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
             ("Provider order", order.provider_order_id or "—"),
             ("ICCID", order.iccid or "—"),
             ("Install", order.install_state.value.replace("_", " ").lower() if order.install_state else "—"),
-            ("Activation", order.activation_status.value.replace("_", " ").lower() if order.activation_status else "—"),
+            ("Activation", activation_words(order)),
             ("Valid until", short_time(order.expires_at)),
             ("Sold", short_time(order.created_at)),
         ]
