@@ -713,6 +713,11 @@ def _linked_entries(order: Order, linked: Iterable[Order]) -> list[TimelineEntry
                 out.append(TimelineEntry(_aware(done.at), "Top-up failed" if top_up else "New eSIM failed", what))
             elif done is not None:
                 out.append(TimelineEntry(_aware(done.at), "Topped up" if top_up else "New eSIM sold", what))
+        if other.linked_order_id == order.id:
+            # A refund is recorded on the record that bought the bundle; the eSIM's first sale says so too.
+            refund = next((c for c in other.history if c.event == "REFUNDED"), None)
+            if refund is not None:
+                out.append(TimelineEntry(_aware(refund.at), "Top-up refunded" if other.kind is OrderKind.TOP_UP else "Follow-up sale refunded", what))
     return out
 
 
@@ -859,7 +864,8 @@ def describe(order: Order, linked: Iterable[Order] = ()) -> dict[str, Any]:
         "linked_orders": [
             {
                 "id": o.id,
-                "relation": "tops up" if o.id == order.linked_order_id else ("top-up" if o.kind is OrderKind.TOP_UP else "follow-up sale"),
+                "relation": (("tops up" if order.kind is OrderKind.TOP_UP else "follows") if o.id == order.linked_order_id
+                             else ("top-up" if o.kind is OrderKind.TOP_UP else "follow-up sale")),
                 "plan": clean(o.plan.name, max_length=200),
                 "price": money_json(o.price),
                 "state": order_state(o),

@@ -410,6 +410,9 @@ async def test_the_timeline_of_an_esim_topped_up_and_refunded(tmp_path):
     ]
     assert events.count("Topped up") == 1 and "Top-up ordered" not in events  # noted once, on the first sale
     assert next(e.detail for e in entries if e.event == "Topped up") == f"{top_up.plan.name} (order {top_up.id})"
+    # The refund is the top-up's; the first sale's timeline tells it too, after the top-up.
+    assert events.index("Top-up refunded") > events.index("Topped up")
+    assert next(e.detail for e in entries if e.event == "Top-up refunded") == f"{top_up.plan.name} (order {top_up.id})"
     top_up_entries = timeline(top_up, parent_of_top_up)
     assert [e.event for e in top_up_entries if e.event.startswith("Refund")] == ["Refund asked for", "Refunded"]
     assert next(e.detail for e in top_up_entries if e.event == "Refunded") == f"{queued.bundle_name}: {refund.amount}"
