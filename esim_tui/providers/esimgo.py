@@ -127,6 +127,7 @@ class EsimGoHttp(ProviderHttp):
     """eSIM Go words every error as ``{"message": ...}``; the POST /orders ones may be plain text."""
 
     REQUESTS_PER_SECOND = 8  # eSIM Go allows 10 a second, some endpoints costing more than one
+
     def check(self, response: httpx.Response, what: str = "such record") -> None:
         # 403 also means "the ICCID is not accessible by the user": a refusal, not a bad key.
         if response.status_code == 403 and "not accessible" in self.reason(response).lower():

@@ -62,7 +62,7 @@ class Catalogue:
 
     @property
     def plan_count(self) -> int:
-        return sum(o.plan_count for o in self.offers)
+        return self.index.plan_count  # each line counts its offer's plans
 
     def offer(self, destination_key: str) -> DestinationOffer | None:
         return self._by_key.get(destination_key)
