@@ -60,6 +60,34 @@ class SandboxState:
             self.on_change()
 
 
+class Refused(Exception):
+    """A request the provider turns away: the parts of its error answer (each provider renders them
+    in its own envelope)."""
+
+    def __init__(self, status: int, message: str, code: str = "", headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What fulfilment does with one order: a scenario's or a booked fault's choice."""
+
+    kind: str = "deliver"  # "deliver", "pending" or "fail"
+    pending_seconds: float = 0.0  # simulated seconds until a pending order resolves
+    failure: Any = None  # the provider's failure (FAILED now with "fail", or on resolving a "pending")
+    processing_seconds: float = 0.0  # eSIM Go: bundles stay "processing" this long after assignment
+    answer_delay: float = 0.0  # real seconds before the (already committed) answer leaves
+
+
+async def answer_later(seconds: float) -> None:
+    """Hold an answer back (real time). A seam so tests can watch slow answers without waiting."""
+    await asyncio.sleep(seconds)
+
+
 class ConnectionDropped(Exception):
     """Raised by the sandbox to close the connection mid-answer (a drop fault)."""
 

@@ -17,7 +17,6 @@ What a client relies on, and what this simulator therefore keeps exactly:
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import math
 import re
@@ -34,7 +33,8 @@ from starlette.routing import BaseRoute, Route
 
 from esim_tui import jsonnum
 from esim_tui.domain.codes import mint_iccid
-from esim_tui.sandbox.core import JSONResponse, SandboxState, SimulatedProvider
+from esim_tui.sandbox import core
+from esim_tui.sandbox.core import JSONResponse, Outcome, Refused, SandboxState, SimulatedProvider
 from esim_tui.sandbox.faults import Fault, FaultKind
 from esim_tui.sandbox.ledger import Account
 from esim_tui.sandbox.persist import StateUnreadable, dump_record, load_record
@@ -74,27 +74,7 @@ PLAN_UNAVAILABLE = {
 }
 
 
-class _Refused(Exception):
-    """A request the provider turns away; carries the error answer's parts."""
-
-    def __init__(self, status: int, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-
-
 # ---------------------------------------------------------------- how an order turns out
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What fulfilment does with one order. ``answer_delay`` is real seconds before the answer leaves."""
-
-    kind: str  # "deliver", "pending" or "fail"
-    pending_seconds: float = 0.0  # simulated seconds until a PENDING order resolves
-    failure: dict[str, Any] | None = None  # FAILED now ("fail"), or FAILED on resolving ("pending")
-    answer_delay: float = 0.0
 
 
 def realistic_outcome(rng) -> Outcome:
@@ -144,11 +124,6 @@ def fault_outcome(fault: Fault) -> Outcome:
         failure = _failure_from(fault.params) if "failure_code" in fault.params else None
         return Outcome("pending", pending_seconds=seconds, failure=failure)
     return Outcome("fail", failure=_failure_from(fault.params))
-
-
-async def _answer_later(seconds: float) -> None:
-    """Hold an answer back (real time). A seam so tests can watch slow answers without waiting."""
-    await asyncio.sleep(seconds)
 
 
 # ---------------------------------------------------------------- orders
@@ -255,7 +230,7 @@ class OctopusSim(SimulatedProvider):
         body = {"error": {"name": name, "code": code or default_code, "message": message}}
         return JSONResponse(body, status_code=status, headers=headers)
 
-    def _refused(self, exc: _Refused) -> Response:
+    def _refused(self, exc: Refused) -> Response:
         return self.error(exc.status, exc.message, exc.code)
 
     async def _no_route(self, request: Request) -> Response:
@@ -330,7 +305,7 @@ class OctopusSim(SimulatedProvider):
             return denied
         try:
             return _paging(request)
-        except _Refused as exc:
+        except Refused as exc:
             return self._refused(exc)
 
     # ------------------------------------------------------------ catalogue
@@ -355,7 +330,7 @@ class OctopusSim(SimulatedProvider):
     def _product(self, raw: str) -> Product:
         product = self.catalogue.products.get(int(raw)) if raw.isdigit() else None
         if product is None:
-            raise _Refused(404, "eSIM product not found")
+            raise Refused(404, "eSIM product not found")
         return product
 
     async def _get_product(self, request: Request) -> Response:
@@ -363,7 +338,7 @@ class OctopusSim(SimulatedProvider):
             return denied
         try:
             product = self._product(request.path_params["product_id"])
-        except _Refused as exc:
+        except Refused as exc:
             return self._refused(exc)
         variants = [v.to_json() for v in self.catalogue.variants_of(product.id)]
         return JSONResponse({"data": {**product.to_json(), "variants": variants}})
@@ -375,7 +350,7 @@ class OctopusSim(SimulatedProvider):
         page, per_page = paging
         try:
             product = self._product(request.path_params["product_id"])
-        except _Refused as exc:
+        except Refused as exc:
             return self._refused(exc)
         return _paged([v.to_json() for v in self.catalogue.variants_of(product.id)], page, per_page)
 
@@ -395,47 +370,47 @@ class OctopusSim(SimulatedProvider):
             return denied
         try:
             order, outcome = self._place(await _json_object(request))
-        except _Refused as exc:
+        except Refused as exc:
             return self._refused(exc)
         with self._lock:
             body = self._order_json(order, detail=True)
         if outcome.answer_delay > 0:
             # Committed and charged already; only the answer is late (a slow upstream).
             self.state.changed()
-            await _answer_later(outcome.answer_delay)
+            await core.answer_later(outcome.answer_delay)
         return JSONResponse({"data": body})
 
     def _place(self, body: dict[str, Any] | None) -> tuple[_Order, Outcome]:
         """Validate, charge and fulfil one order. No await inside: the duplicate check and the charge
         cannot interleave with another request's."""
         if body is None:
-            raise _Refused(400, "Send a JSON object like {\"product_id\": 712, \"amount\": 4.50, \"quantity\": 1}")
+            raise Refused(400, "Send a JSON object like {\"product_id\": 712, \"amount\": 4.50, \"quantity\": 1}")
         product_id = body.get("product_id")
         if not _positive_int(product_id):
-            raise _Refused(400, "product_id must be an integer greater than 0")
+            raise Refused(400, "product_id must be an integer greater than 0")
         amount = body.get("amount")
         if isinstance(amount, bool) or not isinstance(amount, (int, Decimal)) or not Decimal(amount).is_finite() or amount <= 0:
-            raise _Refused(400, "amount must be a positive number: echo the variant's amount exactly")
+            raise Refused(400, "amount must be a positive number: echo the variant's amount exactly")
         reference = body.get("client_reference")
         if reference is not None and (problem := reference_problem(reference)):
-            raise _Refused(400, problem)
+            raise Refused(400, problem)
         wallet_id = body.get("wallet_id")
         if wallet_id is not None and not _positive_int(wallet_id):
-            raise _Refused(400, "wallet_id must be an integer greater than 0")
+            raise Refused(400, "wallet_id must be an integer greater than 0")
         # quantity is ignored on purpose: one order is always one eSIM.
         product = self.catalogue.products.get(product_id)
         if product is None:
-            raise _Refused(404, "eSIM product not found")
+            raise Refused(404, "eSIM product not found")
         variant = self.catalogue.resolve(product_id, Decimal(amount))
         if variant is None:
-            raise _Refused(400, f"No active variant of product {product_id} has that amount; echo a variant's amount exactly", "VARIANT_NOT_FOUND")
+            raise Refused(400, f"No active variant of product {product_id} has that amount; echo a variant's amount exactly", "VARIANT_NOT_FOUND")
         debit = _debit(variant.amount, variant.client_discount)
 
         with self._lock:
             if reference is not None and reference in self._by_reference:
-                raise _Refused(400, "Duplicate client_reference", "DUPLICATE_CLIENT_REFERENCE")
+                raise Refused(400, "Duplicate client_reference", "DUPLICATE_CLIENT_REFERENCE")
             if debit > self.account.balance:
-                raise _Refused(400, "Insufficient wallet balance", "INSUFFICIENT_FUNDS")
+                raise Refused(400, "Insufficient wallet balance", "INSUFFICIENT_FUNDS")
             # A booked fault wins over the scenario; taken only now, so a refused request keeps it.
             fault = self.state.faults.take(self.name, "create_order", {FaultKind.PENDING, FaultKind.FAIL})
             outcome = fault_outcome(fault) if fault else scenario_outcome(self.state.config.scenario, self.state.rng)
@@ -536,7 +511,7 @@ class OctopusSim(SimulatedProvider):
     def _order(self, raw: str) -> _Order:
         order = self._orders.get(int(raw)) if raw.isdigit() else None
         if order is None:
-            raise _Refused(404, "eSIM order not found")
+            raise Refused(404, "eSIM order not found")
         return order
 
     async def _get_order(self, request: Request) -> Response:
@@ -545,7 +520,7 @@ class OctopusSim(SimulatedProvider):
         with self._lock:
             try:
                 order = self._order(request.path_params["order_id"])
-            except _Refused as exc:
+            except Refused as exc:
                 return self._refused(exc)
             self._resolve(order)
             body = self._order_json(order, detail=True)
@@ -584,7 +559,7 @@ class OctopusSim(SimulatedProvider):
         with self._lock:
             try:
                 order = self._order(request.path_params["order_id"])
-            except _Refused as exc:
+            except Refused as exc:
                 return self._refused(exc)
             self._resolve(order)
             order.notification_email = email
@@ -681,7 +656,7 @@ def _paging(request: Request) -> tuple[int, int]:
         if raw is None:
             return default
         if not _PAGE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
-            raise _Refused(400, f"{name} must be a whole number from {low} to {high}")
+            raise Refused(400, f"{name} must be a whole number from {low} to {high}")
         return int(raw)
 
     return number("page", 1, 1, 10**9 - 1), number("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from esim_tui.sandbox import esimgo
+from esim_tui.sandbox import core, esimgo
 from esim_tui.sandbox.app import IN_PROCESS_URL, sandbox_transport
 from tests.conftest import make_sandbox
 from tests.sandbox.test_esimgo_support import (
@@ -215,7 +215,7 @@ async def test_the_slow_scenario_commits_then_answers_late(monkeypatch):
     async def later(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(esimgo, "_answer_later", later)
+    monkeypatch.setattr(core, "answer_later", later)
     async with scenario_client("slow") as client:
         assert (await post_order(client, "transaction", line())).status_code == 200
         assert waits == [esimgo.SLOW_ANSWER_SECONDS]
@@ -227,7 +227,7 @@ async def test_the_realistic_scenario_mixes_outcomes_and_charges_only_what_it_ac
     async def at_once(seconds: float) -> None:
         return None
 
-    monkeypatch.setattr(esimgo, "_answer_later", at_once)
+    monkeypatch.setattr(core, "answer_later", at_once)
     statuses: list[int] = []
     async with scenario_client("realistic") as client:
         for _ in range(40):

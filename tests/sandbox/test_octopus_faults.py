@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from esim_tui import jsonnum
-from esim_tui.sandbox import octopus
+from esim_tui.sandbox import core, octopus
 from esim_tui.sandbox.app import IN_PROCESS_URL, Sandbox, sandbox_transport
 from tests.conftest import make_sandbox
 
@@ -266,7 +266,7 @@ async def _realistic_run(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], li
     async def no_wait(seconds: float) -> None:
         delays.append(seconds)
 
-    monkeypatch.setattr(octopus, "_answer_later", no_wait)  # keep the test fast; the real wait is tested above
+    monkeypatch.setattr(core, "answer_later", no_wait)  # keep the test fast; the real wait is tested above
     sandbox = make_sandbox(scenario="realistic")
     async with await _client(sandbox) as api:
         statuses = [body(await place(api, client_reference=f"R{n}"))["data"]["status"] for n in range(200)]
