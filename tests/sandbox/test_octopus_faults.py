@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from esim_tui import jsonnum
-from esim_tui.sandbox import core, octopus
+from esim_tui.sandbox import core
+from esim_tui.sandbox.octopus import world as octopus
 from esim_tui.sandbox.app import IN_PROCESS_URL, Sandbox, sandbox_transport
 from tests.conftest import make_sandbox
 
