@@ -36,21 +36,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from itertools import compress
-from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import filelock
-from pydantic import ValidationError
-from tinydb import TinyDB
-from tinydb.table import Document, Table
+from tinydb.table import Document
 
 from esim_tui.domain.orders import Order
 from esim_tui.store.errors import (
@@ -61,9 +56,18 @@ from esim_tui.store.errors import (
     StoreReadOnly,
     StoreWriteFailed,
 )
-from esim_tui.store.index import Index, Keys, fingerprint, keys_of, read_index, revision, write_index
+from esim_tui.store.index import (
+    Index,
+    Keys,
+    fingerprint,
+    keys_of,
+    read_index,
+    revision,
+    write_index,
+)
+from esim_tui.store.layout import ACTIVE, Layout
+from esim_tui.store.listing import Listing
 from esim_tui.store.policy import is_settled
-from esim_tui.store.summaries import UNREADABLE, Summary, read_summary, write_summary
 from esim_tui.store.storage import (
     FILE_MODE,
     AtomicJSONStorage,
@@ -74,6 +78,8 @@ from esim_tui.store.storage import (
     existing_backup,
     remove_stale_temporaries,
 )
+from esim_tui.store.summaries import Summary
+from esim_tui.store.tables import TABLE, OrderDB, OrderTable, filed, oid_of, order_from
 
 __all__ = [
     "SEGMENT_CAPACITY",
@@ -88,111 +94,21 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TABLE = "orders"
-ACTIVE = 0  # location of the active file; archive segments are numbered from 1
 SEGMENT_CAPACITY = 500  # ~0.7 MB of JSON: a move into the archive stays well under 20 ms
 _OPEN_SEGMENTS = 4  # parsed segments kept in memory
 _READ_ONLY_ATTEMPTS = 5
 
-T = TypeVar("T")
-_LOCATION, _REV = itemgetter(0), itemgetter(1)  # of an index entry
 
 
-class _OrderTable(Table):
-    """The orders of one file, keyed by the order's own id. TinyDB types document ids as int; this
-    store keys them by str, so the typed calls below are the one place that says so."""
-
-    document_id_class = str  # type: ignore[assignment]
-
-    def has(self, oid: str) -> bool:
-        return self.contains(doc_id=oid)  # type: ignore[arg-type]
-
-    def doc(self, oid: str) -> Document | None:
-        found: Document | None = self.get(doc_id=oid)  # type: ignore[call-overload]
-        return found
-
-    def replace(self, oid: str, doc: dict[str, Any]) -> None:
-        self.update(_replace_with(doc), doc_ids=[oid])  # type: ignore[arg-type,list-item]
-
-    def drop(self, oids: list[str]) -> None:
-        self.remove(doc_ids=oids)  # type: ignore[arg-type]
-
-
-def _oid(doc: Document) -> str:
-    return doc.doc_id  # type: ignore[return-value]  # str: see _OrderTable
-
-
-def _filed(doc: dict[str, Any], oid: str) -> Document:
-    return Document(doc, doc_id=oid)  # type: ignore[arg-type]  # str: see _OrderTable
-
-
-class _OrderDB(TinyDB):
-    table_class = _OrderTable
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _Layout:
-    """The names of a store's files."""
-
-    def __init__(self, path: Path) -> None:
-        self.active = path
-        self.folder = path.parent
-        self.lock = path.with_name(path.name + ".lock")
-        self._stem, self._suffix = path.stem, path.suffix
-        self._segment = re.compile(rf"{re.escape(self._stem)}-archive-(\d{{6}}){re.escape(self._suffix)}")
-        self._cache = re.compile(rf"{re.escape(self._stem)}-archive-\d{{6}}\.(index|summary)\.json")
-
-    def segment(self, n: int) -> Path:
-        return self.folder / f"{self._stem}-archive-{n:06d}{self._suffix}"
-
-    def index(self, n: int) -> Path:
-        return self.folder / f"{self._stem}-archive-{n:06d}.index.json"
-
-    def summary(self, n: int) -> Path:
-        return self.folder / f"{self._stem}-archive-{n:06d}.summary.json"
-
-    def names(self) -> list[str]:
-        try:
-            return os.listdir(self.folder)
-        except FileNotFoundError:
-            return []
-
-    def segments(self, names: list[str]) -> list[int]:
-        return sorted(int(m.group(1)) for name in names if (m := self._segment.fullmatch(name)))
-
-    def missing_segments(self, names: list[str]) -> list[int]:
-        """Segments whose backup is there but the segment itself is not: an archive was deleted."""
-        present = set(names)
-        out = []
-        for name in names:
-            if name.endswith(".bak") and (m := self._segment.fullmatch(name[:-4])) and name[:-4] not in present:
-                out.append(int(m.group(1)))
-        return sorted(out)
-
-    def owns(self, name: str) -> bool:
-        """True for the names of this store's files (used to pick our stale temporary files)."""
-        base = name[:-4] if name.endswith(".bak") else name
-        return (
-            base == self.active.name
-            or self._segment.fullmatch(base) is not None
-            or self._cache.fullmatch(name) is not None
-        )
-
-    def snapshot(self) -> list[tuple[str, list[int]]]:
-        """Fingerprints of the data files: unchanged before and after a read means a consistent read."""
-        out = []
-        for name in sorted(n for n in self.names() if n == self.active.name or self._segment.fullmatch(n)):
-            try:
-                out.append((name, fingerprint(os.stat(self.folder / name))))
-            except FileNotFoundError:
-                out.append((name, []))
-        return out
 
 
-class OrderStore:
+class OrderStore(Listing):
     """The shop's order records. Open with ``OrderStore.open(path)``; use as a context manager."""
 
     def __init__(
@@ -208,14 +124,14 @@ class OrderStore:
             raise ValueError("segment_capacity must be at least 1")
         self.path = path
         self.read_only = read_only
-        self._layout = _Layout(path)
+        self._layout = Layout(path)
         self._clock = clock
         self._capacity = segment_capacity
         self._lock = threading.RLock()
         self._file_lock: filelock.BaseFileLock | None = None
         self._closed = False
-        self._active: _OrderDB | None = None
-        self._segments: OrderedDict[int, _OrderDB] = OrderedDict()
+        self._active: OrderDB | None = None
+        self._segments: OrderedDict[int, OrderDB] = OrderedDict()
         self._index = Index()
         self._written: set[int] = set()  # segments written since open: index files to refresh at close
         self._summaries: dict[str, Summary[Any]] = {}  # the kinds read since open: refreshed at close too
@@ -365,138 +281,9 @@ class OrderStore:
         """The orders not settled yet (the active file), newest first."""
         with self._lock:
             self._check_open()
-            docs = {_oid(d): d for d in self._table(ACTIVE).all() if self._index.where(_oid(d)) == ACTIVE}
+            docs = {oid_of(d): d for d in self._table(ACTIVE).all() if self._index.where(oid_of(d)) == ACTIVE}
             return [self._to_order(docs[oid], ACTIVE) for oid in self._index.newest_first(docs)]
 
-    def all(self) -> Iterator[Order]:
-        """Every order, active and archived, newest first, read lazily (each archive file read once).
-
-        Orders saved while iterating are not included; orders changed meanwhile come as they are now.
-        """
-        with self._lock:
-            self._check_open()
-            ordered = self._index.newest_first(self._index.entries)
-        position = {oid: n for n, oid in enumerate(ordered)}
-        pending: dict[str, Document] = {}  # read with an earlier segment, due later in the order
-        loaded: set[int] = set()
-        for n, oid in enumerate(ordered):
-            with self._lock:
-                self._check_open()
-                doc = pending.pop(oid, None)
-                if doc is None or revision(doc) != self._index.rev(oid):
-                    where = self._index.where(oid)
-                    if where is not None and where != ACTIVE and where not in loaded:
-                        loaded.add(where)
-                        for other in self._table(where).all():
-                            if position.get(_oid(other), -1) > n and self._index.where(_oid(other)) == where:
-                                pending[_oid(other)] = other
-                    doc = self._read_doc(oid)
-                where = self._index.where(oid)
-                order = self._to_order(doc, where) if doc is not None and where is not None else None
-            if order is not None:
-                yield order
-
-    def summaries(self, summary: Summary[T]) -> list[T]:
-        """One ``summary`` item per order, active and archived, in no particular order.
-
-        An archive segment's items come from its summary file when that is up to date, else from the
-        segment itself (read-write, the summary file is then rewritten). The orders in play always come
-        from the active file. Every order the store holds is in the answer: should no summary cover one
-        (a read-only store racing the app), it is read on its own. Far faster than ``all()`` once the
-        summary files exist; raises StoreCorrupt like ``all()`` for an invalid record it has to read.
-        """
-        with self._lock:
-            self._check_open()
-            self._summaries[summary.tag] = summary
-            locations = sorted(where for where, n in self._index.count.items() if n > 0)
-        items: list[T] = []
-        seen: set[str] = set()
-        for where in locations:
-            # One location at a time: the app's other threads get the store in between.
-            with self._lock:
-                self._check_open()
-                ids, got = self._summary_of(where, summary)
-            items += got
-            seen.update(ids)
-        with self._lock:
-            self._check_open()
-            for oid in self._index.entries.keys() - seen:
-                order = self._fetch(oid)
-                if order is not None:
-                    items += summary.read([oid], summary.make([order]))
-        return items
-
-    def _summary_of(self, where: int, summary: Summary[T]) -> tuple[list[str], list[T]]:
-        """The ids and items of the live orders in ``where``: from its summary file if up to date."""
-        fp = None
-        if where != ACTIVE:
-            seg = self._layout.segment(where)
-            try:
-                fp = fingerprint(os.stat(seg))
-            except FileNotFoundError:
-                return [], []  # removed since open (read-only, racing the writer): read order by order
-            except OSError as err:
-                raise StoreCorrupt(seg, f"it cannot be opened: {err.strerror or err}", existing_backup(seg)) from err
-            found = self._read_summary(where, fp, summary)
-            if found is not None:
-                return found
-        data = self._db(where).storage.read()
-        ids, revs, columns = self._summarise(where, (data or {}).get(TABLE) or {}, summary)
-        if fp is not None and not self.read_only:
-            self._write_summary(where, fp, summary, ids, revs, columns)
-        return ids, summary.read(ids, columns)
-
-    def _read_summary(self, where: int, fp: list[int], summary: Summary[T]) -> tuple[list[str], list[T]] | None:
-        cached = read_summary(self._layout.summary(where), fp, summary.tag)
-        if cached is None:
-            return None
-        entries = self._index.entries
-        # Live: the index files the order here, at this revision (not a superseded copy). Checked in C
-        # first, as it nearly always holds; then order by order.
-        try:
-            found = list(map(entries.__getitem__, cached.ids))
-        except KeyError:
-            found = None
-        if found is not None and list(map(_REV, found)) == cached.revs and set(map(_LOCATION, found)) <= {where}:
-            live = [True] * len(found)
-        else:
-            live = [(e := entries.get(oid)) is not None and e[0] == where and e[1] == rev for oid, rev in zip(cached.ids, cached.revs)]
-        if sum(live) != self._index.count[where]:
-            return None  # it misses an order the index files here: read the segment
-        try:
-            items = summary.read(cached.ids, cached.columns)
-        except UNREADABLE as err:
-            log.info("the summary of %s is unreadable (%s); reading the segment", self._layout.segment(where), type(err).__name__)
-            return None
-        if len(items) != len(cached.ids):
-            return None
-        if all(live):
-            return cached.ids, items
-        return list(compress(cached.ids, live)), list(compress(items, live))
-
-    def _summarise(
-        self, where: int, docs: dict[str, dict[str, Any]], summary: Summary[Any]
-    ) -> tuple[list[str], list[int], dict[str, Any]]:
-        """The ids, revisions and summary columns of the live orders among ``docs`` (read from ``where``)."""
-        entries = self._index.entries
-        ids, revs, orders = [], [], []
-        for oid, doc in docs.items():
-            entry = entries.get(oid)
-            if entry is None or entry[0] != where or entry[1] != revision(doc):
-                continue  # a superseded copy, or changed since (read-only): ``summaries`` reads it alone
-            ids.append(oid)
-            revs.append(entry[1])
-            orders.append(self._to_order(_filed(doc, oid), where))
-        return ids, revs, summary.make(orders)
-
-    def _write_summary(
-        self, n: int, fp: list[int], summary: Summary[Any], ids: list[str], revs: list[int], columns: dict[str, Any]
-    ) -> None:
-        try:
-            write_summary(self._layout.summary(n), fp, summary.tag, ids, revs, columns)
-        except (OSError, ValueError) as err:
-            # Only a cache: the next listing reads the segment instead.
-            log.warning("could not write the summary of %s: %s", self._layout.segment(n), err)
 
     def count(self) -> int:
         """How many orders the store holds, active and archived."""
@@ -516,7 +303,7 @@ class OrderStore:
             movers = [
                 d
                 for d in self._table(ACTIVE).all()
-                if self._index.where(_oid(d)) == ACTIVE and is_settled(self._to_order(d, ACTIVE), now)
+                if self._index.where(oid_of(d)) == ACTIVE and is_settled(self._to_order(d, ACTIVE), now)
             ]
             batch = movers
             while batch:
@@ -645,10 +432,10 @@ class OrderStore:
     def _path_of(self, where: int) -> Path:
         return self._layout.active if where == ACTIVE else self._layout.segment(where)
 
-    def _make_db(self, path: Path) -> _OrderDB:
-        return _OrderDB(path, storage=AtomicJSONStorage, read_only=self.read_only)
+    def _make_db(self, path: Path) -> OrderDB:
+        return OrderDB(path, storage=AtomicJSONStorage, read_only=self.read_only)
 
-    def _db(self, where: int) -> _OrderDB:
+    def _db(self, where: int) -> OrderDB:
         if where == ACTIVE:
             assert self._active is not None
             return self._active
@@ -661,9 +448,9 @@ class OrderStore:
             self._segments.move_to_end(where)
         return db
 
-    def _table(self, where: int) -> _OrderTable:
+    def _table(self, where: int) -> OrderTable:
         table = self._db(where).table(TABLE, cache_size=0)
-        assert isinstance(table, _OrderTable)
+        assert isinstance(table, OrderTable)
         return table
 
     def _segment_with_room(self) -> int:
@@ -677,7 +464,7 @@ class OrderStore:
             if table.has(oid):
                 table.replace(oid, doc)
             else:
-                table.insert(_filed(doc, oid))
+                table.insert(filed(doc, oid))
         except StoreWriteFailed:
             self._resync(where)
             raise
@@ -689,9 +476,9 @@ class OrderStore:
         for d in docs:
             new = dict(d)
             new["_rev"] = self._take_rev()
-            moved.append((_oid(d), new))
+            moved.append((oid_of(d), new))
         try:
-            fresh = [_filed(new, oid) for oid, new in moved if not table.has(oid)]
+            fresh = [filed(new, oid) for oid, new in moved if not table.has(oid)]
             for oid, new in moved:
                 if table.has(oid):  # an old superseded copy: rare, one write each
                     table.replace(oid, new)
@@ -791,21 +578,7 @@ class OrderStore:
         return None
 
     def _to_order(self, doc: dict[str, Any], where: int) -> Order:
-        data = dict(doc)
-        data.pop("_rev", None)
-        path = self._path_of(where)
-        try:
-            order = Order.model_validate(data)
-        except ValidationError as err:
-            first = err.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "the record"
-            # The message names the field, never its value (it may be an activation code).
-            detail = f"order {data.get('id')!r} is not a valid order record ({field}: {first['msg']})"
-            raise StoreCorrupt(path, detail, existing_backup(path)) from None
-        if isinstance(doc, Document) and _oid(doc) != order.id:
-            detail = f"the record filed as {_oid(doc)!r} is order {order.id!r}"
-            raise StoreCorrupt(path, detail, existing_backup(path))
-        return order
+        return order_from(doc, self._path_of(where))
 
     # ------------------------------------------------------------ guards
 
@@ -819,9 +592,3 @@ class OrderStore:
             raise StoreReadOnly(self.path)
 
 
-def _replace_with(doc: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
-    def replace(stored: dict[str, Any]) -> None:
-        stored.clear()
-        stored.update(doc)
-
-    return replace
