@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         # The first screen is painted from a first look at the settings; they are validated, the log
         # set up and the services built right after it (a mistake then stops the app, as here).
         first_look = peek(args.config, db=args.db, force_sandbox=args.sandbox)
+        if first_look.keymap:  # a key that would not answer is told here, before anything is painted
+            from esim_tui.ui.keymap import check_keymap
+
+            check_keymap(first_look.keymap, first_look.config_path)
         return run_app(Boot(first_look, partial(_services, args)))
     except ConfigError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)
