@@ -43,6 +43,8 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
                             description="Print the order records, newest first. Reads the order file without locking it, "
                             "so it works while the app runs.")
     orders.add_argument("--json", action="store_true", help="JSON lines, one order per line")
+    training = "the training sales (the sandbox's order file beside the one --db names) instead of the shop's"
+    orders.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS, help=training)
     desk = orders.add_subparsers(dest="orders_command", metavar="{find,show}")
     find = desk.add_parser("find", help="search the orders as the Orders screen does",
                            description="Orders matching every word (ICCID or its last digits, client reference, customer, "
@@ -52,11 +54,13 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
     find.add_argument("--status", default="all", type=_order_filter, metavar="FILTER",
                       help=f"only orders in this state: {', '.join(_filters()) if details else '…'} (default all)")
     find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON lines, one order per line")
+    find.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS, help=training)
     show = desk.add_parser("show", help="one order's detail and whole life",
                            description="One order by its id, client reference, provider order id or full ICCID: plan and price, "
                            "provider ids, eSIM state, bundles and timeline. Exit status 1 when there is no such order.")
     show.add_argument("id", metavar="ID", help="order id, client reference, provider order id or full ICCID")
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object")
+    show.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS, help=training)
     return parser
 
 
@@ -98,11 +102,13 @@ def main(argv: list[str] | None = None) -> int:
             from esim_tui.config import load_settings
 
             settings = load_settings(args.config, db=args.db)
+            # The file read is the one named, whatever the environment: --db X reads X, --sandbox the training sales.
+            chosen = dict(as_json=args.json, sandbox=args.sandbox, again=_again(words))
             if args.orders_command == "find":
-                return reports.find_orders(settings, " ".join(args.text), status=args.status, as_json=args.json)
+                return reports.find_orders(settings, " ".join(args.text), status=args.status, **chosen)
             if args.orders_command == "show":
-                return reports.show_order(settings, args.id, as_json=args.json)
-            return reports.print_orders(settings, as_json=args.json)
+                return reports.show_order(settings, args.id, **chosen)
+            return reports.print_orders(settings, **chosen)
         from esim_tui.config_file import peek
         from esim_tui.ui.app import Boot, run_app
 
@@ -120,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     except EsimTuiError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)
         return 1
+
+
+def _again(words: list[str]) -> str:
+    """The command as typed, without --sandbox: the hint to the other order file adds it or not."""
+    import shlex
+
+    return shlex.join(["esim-tui", *(w for w in words if w != "--sandbox")])
 
 
 def _services(args: argparse.Namespace):  # -> AppContext, built in the app's boot thread
