@@ -35,6 +35,25 @@ def key_label(node: DOMNode, binding_id: str) -> str:
     return shown.capitalize() if shown.isalnum() and len(shown) > 1 else shown  # "Esc", "F5"; "y", "^b" as they are
 
 
+class SaysWhyNot:
+    """Mix into a Screen that hides a key while it cannot act (``check_action`` False): pressing it
+    anyway says why (``why_not``) instead of doing nothing the agent can see."""
+
+    def why_not(self, action: str) -> str | None:
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        for node, bindings in self._binding_chain:  # type: ignore[attr-defined]  # remapped by the keymap
+            if node is not self:
+                continue
+            for binding in bindings.key_to_bindings.get(event.key, ()):
+                action = binding.action.split("(", 1)[0]
+                if not self.check_action(action, ()) and (why := self.why_not(action)):  # type: ignore[attr-defined]
+                    self.app.notify(why, severity="warning", markup=False)  # type: ignore[attr-defined]
+                    event.stop()
+                    return
+
+
 class ShowsWorkerFailures:
     """Mix into a Screen whose workers may fail."""
 
