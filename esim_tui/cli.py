@@ -28,7 +28,8 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
                              description="Serve the simulated providers: Octopus Cards at /api/v1, eSIM Go at /v2.4, controls at /_sandbox.")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    sandbox.add_argument("--seed", type=int, default=2026, help="catalogue and randomness seed (default 2026)")
+    sandbox.add_argument("--seed", type=int, help="catalogue and randomness seed: the same seed, the same catalogue, ICCIDs and codes "
+                         "(default: the catalogue of seed 2026, ICCIDs and codes new each run)")
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster (default 1; 0 freezes it)")
     sandbox.add_argument("--token", default="sandbox", help="Octopus Cards bearer token to accept (default 'sandbox')")
     sandbox.add_argument("--esimgo-key", default="sandbox", help="eSIM Go X-API-Key to accept (default 'sandbox')")
@@ -154,7 +155,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.speed < 0:
         print("esim-tui sandbox: --speed must be 0 or more", file=sys.stderr)
         return 2
-    config = SandboxConfig(seed=args.seed, speed=args.speed, octopus_token=args.token, esimgo_key=args.esimgo_key, scenario=args.scenario)
+    seeded = {"seed": args.seed} if args.seed is not None else {"seeded": False}
+    config = SandboxConfig(**seeded, speed=args.speed, octopus_token=args.token, esimgo_key=args.esimgo_key, scenario=args.scenario)
     try:
         serve(args.host, args.port, config)
     except KeyboardInterrupt:
