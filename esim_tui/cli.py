@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
             settings = load_settings(args.config, db=args.db)
             # The file read is the one named, whatever the environment: --db X reads X, --sandbox the training sales.
-            chosen = dict(as_json=args.json, sandbox=args.sandbox, again=_again(words))
+            chosen = {"as_json": args.json, "sandbox": args.sandbox, "again": _again(words)}
             if args.orders_command == "find":
                 return reports.find_orders(settings, " ".join(args.text), status=args.status, **chosen)
             if args.orders_command == "show":

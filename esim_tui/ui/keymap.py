@@ -66,11 +66,12 @@ def check_keymap(keymap: Mapping[str, str], path: Path | None = None) -> None:
     app_ids = scopes["EsimApp"]
     valid = sorted({binding_id for ids in scopes.values() for binding_id in ids})
     for binding_id, keys in keymap.items():
-        where = dict(line=line_of(path, "ui", "keymap", binding_id))
+        line = line_of(path, "ui", "keymap", binding_id)
         if binding_id not in valid:
-            raise ConfigError(path, f"ui.keymap.{binding_id}", f"no key has the id '{binding_id}'. The ids: {', '.join(valid)} (F1 in the app shows those of each screen)", **where)
+            listed = f"The ids: {', '.join(valid)} (F1 in the app shows those of each screen)"
+            raise ConfigError(path, f"ui.keymap.{binding_id}", f"no key has the id '{binding_id}'. {listed}", line=line)
         if not str(keys).strip():
-            raise ConfigError(path, f"ui.keymap.{binding_id}", "give at least one key, e.g. \"b\" or \"ctrl+b\"", **where)
+            raise ConfigError(path, f"ui.keymap.{binding_id}", 'give at least one key, e.g. "b" or "ctrl+b"', line=line)
     for name, ids in scopes.items():
         together = ids if name == "EsimApp" else {**app_ids, **ids}
         owner: dict[str, str] = {}
