@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         # set up and the services built right after it (a mistake then stops the app, as here).
         first_look = peek(args.config, db=args.db, force_sandbox=args.sandbox)
         if first_look.keymap:  # a key that would not answer is told here, before anything is painted
-            from esim_tui.ui.keymap import check_keymap
+            from esim_tui.ui.keymap import check_keymap, keys_cache_of
 
-            check_keymap(first_look.keymap, first_look.config_path)
+            check_keymap(first_look.keymap, first_look.config_path, keys_cache_of(first_look.order_file))
         return run_app(Boot(first_look, partial(_services, args)))
     except ConfigError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)

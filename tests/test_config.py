@@ -152,3 +152,30 @@ def test_first_look_reports_a_file_that_cannot_be_parsed(tmp_path):
     path = write(tmp_path, "[octopus\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         peek(path, environ={})
+
+
+def test_the_keymap_check_reads_the_ids_from_beside_the_order_file_and_imports_no_screen(tmp_path):
+    """The check runs before the first paint: after the first start with a keymap it costs a file read,
+    not the screens' imports (pydantic among them)."""
+    import subprocess
+    import sys
+
+    config = write(tmp_path, '[ui]\nkeymap = { "confirm.buy" = "b" }\n')
+    cache = tmp_path / "orders.keys.json"
+    code = (
+        "import sys; from pathlib import Path; import esim_tui.cli, esim_tui.ui.app; "
+        "from esim_tui.ui.keymap import check_keymap; "
+        f"check_keymap({{'confirm.buy': 'b'}}, Path({str(config)!r}), Path({str(cache)!r})); "
+        "print('pydantic' in sys.modules)"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert cache.is_file() and (first.stdout.strip(), again.stdout.strip()) == ("True", "False")
+    from esim_tui.ui.keymap import check_keymap
+
+    with pytest.raises(ConfigError, match="no key has the id 'buy'"):  # the cached ids still tell a mistake
+        check_keymap({"buy": "b"}, config, cache)
+    cache.write_text("not json")  # damaged: collected again
+    with pytest.raises(ConfigError, match="'c' is the key of both 'delivery.copy' and 'delivery.new_sale'"):
+        check_keymap({"delivery.new_sale": "c"}, config, cache)

@@ -2,14 +2,19 @@
 of them where both answer at once (the same screen, or a screen and the app), stops the start.
 
 Textual itself ignores an unknown id and lets a clash shadow one of the keys: the agent would find out
-at the counter. Checking imports every screen (~0.1 s), so it runs only when a keymap is set.
+at the counter. Collecting the ids imports every screen (0.1-0.2 s, and pydantic before the first
+paint), so the ids are kept in a small file beside the order file and collected again only when the
+app's screens change (their files' sizes and times): a start with a keymap then costs a file read.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import json
+import os
 import pkgutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -53,6 +58,47 @@ def binding_scopes() -> dict[str, dict[str, set[str]]]:
     return scopes
 
 
+CACHE_FORMAT = "esim-tui binding ids 1"
+
+
+def _stamp() -> list[list[object]]:
+    """What the ids depend on: the app's and its screens' and widgets' source files, as they are now."""
+    ui = Path(__file__).parent
+    files = sorted([ui / "app.py", *(ui / "screens").glob("*.py"), *(ui / "widgets").glob("*.py")])
+    return [[f.name, st.st_size, st.st_mtime_ns] for f in files for st in (f.stat(),)]
+
+
+def known_scopes(cache: Path | None) -> dict[str, dict[str, set[str]]]:
+    """``binding_scopes()``, from ``cache`` when it was written for these very screens."""
+    stamp = _stamp()
+    if cache is not None:
+        try:
+            body = json.loads(cache.read_bytes())
+            if body["format"] == CACHE_FORMAT and body["stamp"] == stamp:
+                return {name: {i: set(keys) for i, keys in ids.items()} for name, ids in body["scopes"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # missing, damaged or of other screens: collected again
+    scopes = binding_scopes()
+    if cache is not None and cache.parent.is_dir():  # the folder is the store's to create (0700)
+        body = {"format": CACHE_FORMAT, "stamp": stamp, "scopes": {n: {i: sorted(k) for i, k in ids.items()} for n, ids in scopes.items()}}
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=cache.parent)
+        except OSError:
+            return scopes  # only the next start is slower
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(body, out, separators=(",", ":"))
+            os.replace(tmp, cache)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+    return scopes
+
+
+def keys_cache_of(order_file: Path | None) -> Path | None:
+    """``orders.keys.json`` beside ``orders.json``: the binding ids, for the next start's check."""
+    return order_file.with_name(order_file.stem + ".keys.json") if order_file is not None else None
+
+
 def _keys(binding_id: str, default: set[str], keymap: Mapping[str, str]) -> set[str]:
     given = keymap.get(binding_id)
     if not given:
@@ -60,9 +106,9 @@ def _keys(binding_id: str, default: set[str], keymap: Mapping[str, str]) -> set[
     return {key.strip() for key in App._normalize_keymap({binding_id: given})[binding_id].split(",") if key.strip()}
 
 
-def check_keymap(keymap: Mapping[str, str], path: Path | None = None) -> None:
+def check_keymap(keymap: Mapping[str, str], path: Path | None = None, cache: Path | None = None) -> None:
     """Raise ConfigError naming the first unknown id (with the valid ones) or clash in ``keymap``."""
-    scopes = binding_scopes()
+    scopes = known_scopes(cache)
     app_ids = scopes["EsimApp"]
     valid = sorted({binding_id for ids in scopes.values() for binding_id in ids})
     for binding_id, keys in keymap.items():
