@@ -28,7 +28,8 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
                              description="Serve the simulated providers: Octopus Cards at /api/v1, eSIM Go at /v2.4, controls at /_sandbox.")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    sandbox.add_argument("--seed", type=int, default=2026, help="catalogue and randomness seed (default 2026)")
+    sandbox.add_argument("--seed", type=int, help="catalogue and randomness seed: the same seed, the same catalogue, ICCIDs and codes "
+                         "(default: the catalogue of seed 2026, ICCIDs and codes new each run)")
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster (default 1; 0 freezes it)")
     sandbox.add_argument("--token", default="sandbox", help="Octopus Cards bearer token to accept (default 'sandbox')")
     sandbox.add_argument("--esimgo-key", default="sandbox", help="eSIM Go X-API-Key to accept (default 'sandbox')")
@@ -43,6 +44,8 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
                             description="Print the order records, newest first. Reads the order file without locking it, "
                             "so it works while the app runs.")
     orders.add_argument("--json", action="store_true", help="JSON lines, one order per line")
+    training = "the training sales (the sandbox's order file beside the one --db names) instead of the shop's"
+    orders.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS, help=training)
     desk = orders.add_subparsers(dest="orders_command", metavar="{find,show}")
     find = desk.add_parser("find", help="search the orders as the Orders screen does",
                            description="Orders matching every word (ICCID or its last digits, client reference, customer, "
@@ -52,11 +55,13 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
     find.add_argument("--status", default="all", type=_order_filter, metavar="FILTER",
                       help=f"only orders in this state: {', '.join(_filters()) if details else '…'} (default all)")
     find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON lines, one order per line")
+    find.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS, help=training)
     show = desk.add_parser("show", help="one order's detail and whole life",
                            description="One order by its id, client reference, provider order id or full ICCID: plan and price, "
                            "provider ids, eSIM state, bundles and timeline. Exit status 1 when there is no such order.")
     show.add_argument("id", metavar="ID", help="order id, client reference, provider order id or full ICCID")
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object")
+    show.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS, help=training)
     return parser
 
 
@@ -98,17 +103,23 @@ def main(argv: list[str] | None = None) -> int:
             from esim_tui.config import load_settings
 
             settings = load_settings(args.config, db=args.db)
+            # The file read is the one named, whatever the environment: --db X reads X, --sandbox the training sales.
+            chosen = {"as_json": args.json, "sandbox": args.sandbox, "again": _again(words)}
             if args.orders_command == "find":
-                return reports.find_orders(settings, " ".join(args.text), status=args.status, as_json=args.json)
+                return reports.find_orders(settings, " ".join(args.text), status=args.status, **chosen)
             if args.orders_command == "show":
-                return reports.show_order(settings, args.id, as_json=args.json)
-            return reports.print_orders(settings, as_json=args.json)
+                return reports.show_order(settings, args.id, **chosen)
+            return reports.print_orders(settings, **chosen)
         from esim_tui.config_file import peek
         from esim_tui.ui.app import Boot, run_app
 
         # The first screen is painted from a first look at the settings; they are validated, the log
         # set up and the services built right after it (a mistake then stops the app, as here).
         first_look = peek(args.config, db=args.db, force_sandbox=args.sandbox)
+        if first_look.keymap:  # a key that would not answer is told here, before anything is painted
+            from esim_tui.ui.keymap import check_keymap, keys_cache_of
+
+            check_keymap(first_look.keymap, first_look.config_path, keys_cache_of(first_look.order_file))
         return run_app(Boot(first_look, partial(_services, args)))
     except ConfigError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)
@@ -116,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     except EsimTuiError as exc:
         print(f"esim-tui: {exc.message}", file=sys.stderr)
         return 1
+
+
+def _again(words: list[str]) -> str:
+    """The command as typed, without --sandbox: the hint to the other order file adds it or not."""
+    import shlex
+
+    return shlex.join(["esim-tui", *(w for w in words if w != "--sandbox")])
 
 
 def _services(args: argparse.Namespace):  # -> AppContext, built in the app's boot thread
@@ -137,7 +155,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.speed < 0:
         print("esim-tui sandbox: --speed must be 0 or more", file=sys.stderr)
         return 2
-    config = SandboxConfig(seed=args.seed, speed=args.speed, octopus_token=args.token, esimgo_key=args.esimgo_key, scenario=args.scenario)
+    seeded = {"seed": args.seed} if args.seed is not None else {"seeded": False}
+    config = SandboxConfig(**seeded, speed=args.speed, octopus_token=args.token, esimgo_key=args.esimgo_key, scenario=args.scenario)
     try:
         serve(args.host, args.port, config)
     except KeyboardInterrupt:

@@ -2,7 +2,7 @@
 
 File: ``$ESIM_TUI_CONFIG`` or ``<platform config dir>/esim-tui/config.toml``. Environment variables:
 ``ESIM_TUI_OCTOPUS_URL``, ``ESIM_TUI_OCTOPUS_TOKEN``, ``ESIM_TUI_ESIMGO_URL``, ``ESIM_TUI_ESIMGO_API_KEY``,
-``ESIM_TUI_DB``. A mistake in the file is reported with the file and the key.
+``ESIM_TUI_DB``. A mistake in the file is reported with the file, the line and the key.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from esim_tui.config_file import ENV, ConfigError, default_config_path, default_data_dir, order_file_of, raw_settings
+from esim_tui.config_file import ENV, ConfigError, default_config_path, default_data_dir, line_of, order_file_of, raw_settings
 
 __all__ = ["ConfigError", "Settings", "default_config_path", "default_data_dir", "load_settings"]
 
@@ -46,7 +46,7 @@ class UiSettings(_Section):
     theme: Literal["esim-dark", "esim-light", "esim-high-contrast"] = "esim-dark"
     """The colour theme; switch at run time from the command palette."""
     keymap: dict[str, str] = Field(default_factory=dict)
-    """Remap keys by binding id, e.g. {"buy" = "b"} (F1 shows the ids)."""
+    """Remap keys by binding id, e.g. keymap = { "confirm.buy" = "b" } (F1 shows the ids; an unknown id or a clash stops the start)."""
     export_folder: Path = Path("~/esim-tui-exports")
     """Where "export" offers to save a QR (PNG, SVG) and its install links; the agent may type another."""
 
@@ -82,4 +82,6 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         env_var = next((v for v, k in ENV.items() if ".".join(k) == key and env.get(v)), None)
-        raise ConfigError(None if env_var else path, env_var or key, err["msg"].lower()) from None
+        if env_var:
+            raise ConfigError(None, env_var, err["msg"].lower()) from None
+        raise ConfigError(path, key, err["msg"].lower(), line=line_of(path, *(str(p) for p in err["loc"]))) from None

@@ -8,6 +8,7 @@ validates the same raw data; a mistake is reported from there, with the file and
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,11 +30,64 @@ ENV = {
 
 
 class ConfigError(EsimTuiError):
-    def __init__(self, path: Path | None, key: str, problem: str) -> None:
+    """A mistake in the settings, told with the file (or the environment variable), the line and the key."""
+
+    def __init__(self, path: Path | None, key: str | None, problem: str, *, line: int | None = None, column: int | None = None) -> None:
         self.path = path
         self.key = key
-        where = f"{path}" if path else "the environment"
-        super().__init__(f"Configuration error in {where}, key '{key}': {problem}.", "Fix it and start again.")
+        self.line = line
+        where = [f"{path}" if path else "the environment"]
+        if line is not None:
+            where.append(f"line {line}" + (f", column {column}" if column is not None else ""))
+        if key is not None:
+            where.append(f"key '{key}'")
+        super().__init__(f"Configuration error in {', '.join(where)}: {problem}.", "Fix it and start again.")
+
+
+_TOML_AT = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$", re.DOTALL)
+
+
+def toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    """tomllib puts the place at the end of its message ("... (at line 3, column 9)"): put it first."""
+    text = str(exc)
+    found = _TOML_AT.match(text)
+    if found is None:
+        return ConfigError(path, None, f"not valid TOML: {text}")
+    msg = found["msg"]
+    return ConfigError(path, None, f"not valid TOML: {msg[:1].lower()}{msg[1:]}", line=int(found["line"]), column=int(found["column"]))
+
+
+def line_of(path: Path | None, *key: str) -> int | None:
+    """The line of the file where ``key`` is set (("ui", "keymap", "buy"), ("octopus", "tokn")), or None:
+    ``[section]`` headers and ``name =`` or inline ``{ "name" = ... }`` entries, as far as a plain scan finds them."""
+    if path is None:
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    *sections, name = key
+    table: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip() if '"' not in raw and "'" not in raw else raw.strip()
+        header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]", line)
+        if header:
+            table = [part.strip().strip("\"'") for part in header[1].split(".")]
+            continue
+        for depth in range(len(sections), -1, -1):
+            # "name = ..." under [a.b], or "b.name = ..." / "b = { name = ... }" under [a]
+            if table != sections[:depth]:
+                continue
+            rest = sections[depth:]
+            prefix = r"\s*\.\s*".join(re.escape(p) for p in rest)
+            names = rf"""(?:"{re.escape(name)}"|'{re.escape(name)}'|{re.escape(name)})"""
+            if rest and re.match(rf"{prefix}\s*\.\s*{names}\s*=", line):
+                return number
+            if rest and re.match(rf"{prefix}\s*=\s*\{{.*(?:^|[{{,\s]){names}\s*=", line):
+                return number
+            if not rest and re.match(rf"{names}\s*=", line):
+                return number
+    return None
 
 
 def default_config_path() -> Path:
@@ -61,11 +115,11 @@ def raw_settings(path: Path | None = None, environ: Mapping[str, str] | None = N
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(path, "(file)", f"not valid TOML: {exc}") from None
+            raise toml_error(path, exc) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(path, "(file)", f"cannot be read: {exc}") from None
+            raise ConfigError(path, None, f"cannot be read: {exc}") from None
     elif explicit:
-        raise ConfigError(path, "(file)", "the file does not exist")
+        raise ConfigError(path, None, "the file does not exist")
     for var, (section, key) in ENV.items():
         if env.get(var):
             data.setdefault(section, {})[key] = env[var]
@@ -92,12 +146,13 @@ class FirstLook:
     order_file: Path | None = None  # the file this run's orders go to (the sandbox's own when on it)
     providers: tuple[str, ...] = ()  # the names of the providers on sale (both on the sandbox)
     on_sandbox: bool = True
+    config_path: Path | None = None  # the file the settings came from (it may not exist)
 
 
 def peek(path: Path | None = None, environ: Mapping[str, str] | None = None, db: Path | None = None, *, force_sandbox: bool = False) -> FirstLook:
     """A first look at the settings. A file that cannot be read or parsed is a ConfigError here; a
     value of the wrong shape falls back to a default, and the validation that follows reports it."""
-    _path, data = raw_settings(path, environ, db)
+    path, data = raw_settings(path, environ, db)
     try:
         section = lambda name: data.get(name) if isinstance(data.get(name), dict) else {}  # noqa: E731
         providers = tuple(
@@ -114,6 +169,7 @@ def peek(path: Path | None = None, environ: Mapping[str, str] | None = None, db:
             order_file=sandbox_order_file(order_file) if on_sandbox else order_file,
             providers=("esimgo", "octopus") if on_sandbox else providers,
             on_sandbox=on_sandbox,
+            config_path=path,
         )
     except Exception:  # noqa: BLE001 - reported by the validation that follows
-        return FirstLook(on_sandbox=force_sandbox)
+        return FirstLook(on_sandbox=force_sandbox, config_path=path)

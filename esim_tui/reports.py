@@ -44,31 +44,65 @@ def order_line(order: Order) -> str:
     return row_line(summary(order))
 
 
-def order_file(settings: Settings, sandbox: bool | None = None) -> Path:
-    """The order file the app uses with these settings (the sandbox keeps its own)."""
-    from esim_tui.ui.context import sandbox_order_file
+def order_file(settings: Settings, sandbox: bool = False) -> Path:
+    """The order file read: the one the settings name (``--db``), or with ``sandbox`` the training sales
+    beside it. Chosen by the agent, never by the environment: a desk script on a machine without the
+    provider token still reads the shop's sales."""
+    from esim_tui.config_file import sandbox_order_file
 
-    on_sandbox = settings.uses_sandbox if sandbox is None else sandbox
-    return sandbox_order_file(settings) if on_sandbox else settings.order_file()
+    return sandbox_order_file(settings.order_file()) if sandbox else settings.order_file()
+
+
+def _count(path: Path) -> int:
+    from esim_tui.store.orders import OrderStore
+
+    if not path.exists():
+        return 0
+    with OrderStore.open(path, read_only=True) as store:
+        return store.count()
+
+
+def _say_empty(settings: Settings, sandbox: bool, again: str) -> None:
+    """No orders where the agent looked: say so, and where there are some if the other file has them."""
+    path, other = order_file(settings, sandbox), order_file(settings, not sandbox)
+    try:
+        elsewhere = _count(other)
+    except Exception:  # noqa: BLE001 - only a hint; the file read is what was asked
+        elsewhere = 0
+    if not elsewhere:
+        print(f"No {'training sales' if sandbox else 'orders'} yet ({path}).", file=sys.stderr)
+    elif sandbox:
+        print(f"No training sales in {path}; {elsewhere} order{'s' * (elsewhere != 1)} in {other}: {again}", file=sys.stderr)
+    else:
+        print(f"No orders in {path}; {elsewhere} training sale{'s' * (elsewhere != 1)}: {again} --sandbox", file=sys.stderr)
 
 
 @contextmanager
-def _read_only_store(settings: Settings, sandbox: bool | None) -> Iterator[object | None]:
-    """The store opened read-only, or None (said on stderr) when there is no order file yet."""
+def _read_only_store(settings: Settings, sandbox: bool, again: str) -> Iterator[object | None]:
+    """The store opened read-only, or None when it holds no order (said on stderr, with a hint to the
+    other file when that one has some)."""
     from esim_tui.store.orders import OrderStore
 
     path = order_file(settings, sandbox)
     if not path.exists():
-        print(f"No orders yet ({path}).", file=sys.stderr)
+        _say_empty(settings, sandbox, again)
         yield None
         return
     with OrderStore.open(path, read_only=True) as store:
-        yield store
+        if store.count():
+            yield store
+            return
+    _say_empty(settings, sandbox, again)
+    yield None
 
 
-def print_orders(settings: Settings, *, as_json: bool = False, sandbox: bool | None = None, out: TextIO | None = None) -> int:
+def print_orders(
+    settings: Settings, *, as_json: bool = False, sandbox: bool = False, again: str = "esim-tui orders", out: TextIO | None = None
+) -> int:
+    """``orders``: every record, newest first; on an empty store nothing on stdout (empty JSON lines
+    with ``--json``) and the reason on stderr."""
     out = out or sys.stdout  # looked up now: a default bound at import would miss a redirected stdout
-    with _read_only_store(settings, sandbox) as store:
+    with _read_only_store(settings, sandbox, again) as store:
         for order in store.all() if store is not None else ():
             if as_json:
                 out.write(jsonnum.dumps(order.model_dump(mode="json")) + "\n")
@@ -83,14 +117,15 @@ def find_orders(
     *,
     status: str = "all",
     as_json: bool = False,
-    sandbox: bool | None = None,
+    sandbox: bool = False,
+    again: str = "esim-tui orders find",
     out: TextIO | None = None,
 ) -> int:
     """``orders find``: the orders matching ``text`` (0), or none (1), as the Orders screen finds them."""
     from esim_tui.services.support import OrderFilter, OrderFinder
 
     out = out or sys.stdout
-    with _read_only_store(settings, sandbox) as store:
+    with _read_only_store(settings, sandbox, again) as store:
         if store is None:
             return 1
         rows = OrderFinder.load(store).search(text, OrderFilter(status))
@@ -103,12 +138,14 @@ def find_orders(
     return 0
 
 
-def show_order(settings: Settings, key: str, *, as_json: bool = False, sandbox: bool | None = None, out: TextIO | None = None) -> int:
+def show_order(
+    settings: Settings, key: str, *, as_json: bool = False, sandbox: bool = False, again: str = "esim-tui orders show", out: TextIO | None = None
+) -> int:
     """``orders show``: one order by id, client reference, provider order id or full ICCID (0), or 1."""
     from esim_tui.services.support import describe, find_order, linked_orders, render_text
 
     out = out or sys.stdout
-    with _read_only_store(settings, sandbox) as store:
+    with _read_only_store(settings, sandbox, again) as store:
         if store is None:
             return 1
         order = find_order(store, key)

@@ -63,3 +63,21 @@ def test_a_non_editable_install_ships_the_styles_and_runs(tmp_path):
     assert "app.tcss" in styles.stdout.split() and "site-packages" in subprocess.run(
         [str(python), "-c", "import esim_tui.ui.paths as p; print(p.styles_dir())"], capture_output=True, text=True, env=env, cwd=tmp_path
     ).stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[ui]\ntheme = "esim-light"\n[octopus\n', "line 3, column 9: not valid TOML: expected ']' at the end of a table declaration."),
+        ('[ui]\nkeymap = { "buy" = "b" }\n', "line 2, key 'ui.keymap.buy': no key has the id 'buy'. The ids: app.keys,"),
+        ('[ui]\nkeymap = { "confirm.buy" = "escape" }\n', "'escape' is the key of both 'confirm.buy' and 'confirm.back'"),
+    ],
+)
+def test_a_config_mistake_stops_the_start_on_the_terminal_before_any_ui(tmp_path, text, said):
+    bad = tmp_path / "config.toml"
+    bad.write_text(text)
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"), "ESIM_TUI_CONFIG": str(bad), "TERM": "xterm-256color"}
+    done = subprocess.run([sys.executable, "-m", "esim_tui"], capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"esim-tui: Configuration error in {bad}, ") and said in done.stderr
+    assert done.stdout == ""  # no screen was painted: Textual would have written escape codes

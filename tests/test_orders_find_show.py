@@ -20,8 +20,8 @@ ANA_ICCID = "8944158813998698796"
 
 @pytest.fixture
 def desk(tmp_path):
-    """The sandbox's order file (no provider configured) with a few sales; yields the --db option."""
-    with OrderStore.open(tmp_path / "orders-sandbox.json", clock=lambda: T) as store:
+    """The order file --db names, with a few sales; yields the --db option."""
+    with OrderStore.open(tmp_path / "orders.json", clock=lambda: T) as store:
         ana = sold("ESIM-20261120-ANA00001", ANA_ICCID, customer_label="Ana Silva", created_at=T - timedelta(days=2))
         store.save(ana)
         store.save(sold("ESIM-20261121-BOLI0002", "8944000087960000011", customer_label="Bo Li", created_at=T - timedelta(days=1),
@@ -110,7 +110,7 @@ def test_show_an_unknown_id_is_a_clear_error(desk, capsys):
 
 
 def test_find_and_show_work_while_the_app_holds_the_store(tmp_path, capsys):
-    with OrderStore.open(tmp_path / "orders-sandbox.json") as store:  # held open, as the running app holds it
+    with OrderStore.open(tmp_path / "orders.json") as store:  # held open, as the running app holds it
         store.save(sold("ESIM-20261122-HELD0001", ANA_ICCID, customer_label="Held Open"))
         assert run(capsys, "--db", str(tmp_path / "orders.json"), "orders", "find", "held")[0] == 0
         assert run(capsys, "--db", str(tmp_path / "orders.json"), "orders", "show", ANA_ICCID)[0] == 0

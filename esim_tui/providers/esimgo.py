@@ -124,9 +124,63 @@ _NOT_REFUNDABLE = {
 
 
 class EsimGoHttp(ProviderHttp):
-    """eSIM Go words every error as ``{"message": ...}``; the POST /orders ones may be plain text."""
+    """eSIM Go words every error as ``{"message": ...}``; the POST /orders ones may be plain text.
+
+    Its limit is a window of tokens (10 a second), each endpoint costing some (the catalogue 5; the
+    costs are not published but every answer tells its own in ``X-Ratelimit-Cost``). Beside the pacing,
+    the adapter keeps the window's count from the ``X-Ratelimit-*`` headers and holds a request that
+    would overdraw it until the window turns: the start's catalogue pages then never meet a 429."""
 
     REQUESTS_PER_SECOND = 8  # eSIM Go allows 10 a second, some endpoints costing more than one
+    WINDOW_SECONDS = 1.0
+    MARGIN_SECONDS = 0.05  # the provider's clock and ours differ a little
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._costs: dict[str, int] = {}  # tokens per path, as the provider last said
+        self._limit: int | None = None  # tokens per window; None until an answer says
+        self._remaining = 0
+        self._window_ends = 0.0  # monotonic seconds
+        self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)  # to read X-Ratelimit-Reset against
+
+    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        wait = self._reserve_tokens(self._costs.get(path, 1))
+        if wait > 0:
+            await self.sleep(wait)
+        response = await super().send(method, path, **kwargs)
+        self._note_tokens(path, response)
+        return response
+
+    def _reserve_tokens(self, cost: int) -> float:
+        """Seconds to wait until the window holds ``cost`` tokens, which are taken now. No await in
+        here, so requests started together queue into later windows instead of all waiting for one."""
+        if self._limit is None:
+            return 0.0
+        now = self.monotonic()
+        if now >= self._window_ends:
+            self._remaining, self._window_ends = self._limit, now + self.WINDOW_SECONDS
+        if cost <= self._remaining:
+            self._remaining -= cost
+            return 0.0
+        starts = self._window_ends + self.MARGIN_SECONDS
+        self._remaining, self._window_ends = max(self._limit - cost, 0), starts + self.WINDOW_SECONDS
+        return starts - now
+
+    def _note_tokens(self, path: str, response: httpx.Response) -> None:
+        headers = response.headers
+        try:
+            limit, remaining, cost = (int(headers[f"X-Ratelimit-{n}"]) for n in ("Limit", "Remaining", "Cost"))
+            resets = datetime.fromisoformat(headers["X-Ratelimit-Reset"])  # "...Z": Python 3.11 reads it
+        except (KeyError, ValueError):
+            return  # no rate-limit headers (or unreadable ones): the pacing alone applies
+        self._costs[path] = max(cost, 1)
+        self._limit = max(limit, 1)
+        in_seconds = min(max((resets - self.wall()).total_seconds(), 0.0), self.WINDOW_SECONDS)
+        ends = self.monotonic() + in_seconds
+        if abs(ends - self._window_ends) < self.WINDOW_SECONDS / 2:
+            self._remaining = min(self._remaining, remaining)  # the same window: keep what others reserved
+        elif ends > self._window_ends:
+            self._remaining, self._window_ends = remaining, ends
 
     def check(self, response: httpx.Response, what: str = "such record") -> None:
         # 403 also means "the ICCID is not accessible by the user": a refusal, not a bad key.

@@ -68,6 +68,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, low), high)
 
 
+def _gave_up(provider: str, exc: ProviderError, attempts: int) -> None:
+    if exc.retryable:
+        log.warning("%s: a read still failed after %d attempt(s) (%s)", provider, attempts, type(exc).__name__)
+
+
 def backoff(attempt: int, rng: random.Random, initial: float = 0.5, cap: float = 8.0) -> float:
     """Capped exponential back-off with full jitter (attempt counts from 1)."""
     return rng.uniform(0, min(cap, initial * 2 ** (attempt - 1)))
@@ -213,10 +218,13 @@ class ProviderHttp:
                 return response
             except ProviderError as exc:
                 if not exc.retryable or attempt >= self.read_attempts:
+                    _gave_up(self.provider, exc, attempt)
                     raise
                 wait = exc.retry_after_seconds if isinstance(exc, RateLimited) else backoff(attempt, self.rng)
                 if loop.time() - started + wait > self.read_budget:
+                    _gave_up(self.provider, exc, attempt)
                     raise
+                # A retry is routine (a 429 is waited out): the log warns only when retries run out.
                 log.info("%s: retrying a read in %.1f s (%s)", self.provider, wait, type(exc).__name__)
                 await self.sleep(wait)
 

@@ -69,7 +69,7 @@ class Sandbox:
         self.state = SandboxState(
             config=self.config,
             clock=SimClock(self.config.start, self.config.speed),
-            rng=random.Random(self.config.seed),
+            rng=random.Random(self.config.seed if self.config.seeded else None),  # None: from the OS
         )
         self.providers: dict[str, SimulatedProvider] = {}
         for factory in _provider_factories():

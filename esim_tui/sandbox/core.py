@@ -28,7 +28,10 @@ SCENARIOS = ("default", "realistic", "pending", "failing", "slow")
 
 @dataclass
 class SandboxConfig:
-    seed: int = 2026
+    seed: int = 2026  # the catalogue; with ``seeded``, everything random too
+    #: False: what is random in the sales (ICCIDs, activation codes, references) starts anew in each fresh
+    #: sandbox, so two trainees never hand out the same ICCIDs; the catalogue still comes from ``seed``.
+    seeded: bool = True
     speed: float = 1.0
     octopus_token: str = "sandbox"
     esimgo_key: str = "sandbox"

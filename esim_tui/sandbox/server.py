@@ -12,7 +12,7 @@ def serve(host: str, port: int, config: SandboxConfig) -> None:
     import uvicorn
 
     sandbox = Sandbox(config)
-    print(f"esim-tui sandbox on http://{host}:{port}  (seed {config.seed}, speed {config.speed:g}x, scenario {config.scenario})")
+    print(f"esim-tui sandbox on http://{host}:{port}  (seed {config.seed}{'' if config.seeded else ', ICCIDs new to this run'}, speed {config.speed:g}x, scenario {config.scenario})")
     print(f"  Octopus Cards: HOST=http://{host}:{port}  TOKEN=<--token>")
     print(f"  eSIM Go:       http://{host}:{port}/v2.4  X-API-Key: <--esimgo-key>")
     print("  Control:       /_sandbox/ledger, /_sandbox/clock, /_sandbox/faults, /_sandbox/esims/{iccid}/install|usage")

@@ -16,6 +16,7 @@ from pathlib import Path
 from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.orders import Order
 from esim_tui.services.qr import DEFAULT_ERROR, QUIET_ZONE
+from esim_tui.store.storage import ensure_private_folder
 
 PNG_SCALE = 10  # pixels per module: about 450 px for a version 4 code, plenty for printing
 
@@ -58,12 +59,19 @@ def install_links(order: Order) -> str:
     return "\n".join(lines) + "\n"
 
 
+def why_not_exportable(order: Order) -> str | None:
+    """Why ``order`` has nothing to export, or None: what the desk is told when it presses e anyway."""
+    if order.activation is None:
+        return "This order has no activation code to export."
+    if order.is_installed:
+        return "This eSIM is installed: its activation code is spent, so there is nothing to export."
+    return None
+
+
 def export_install(order: Order, folder: Path, pack: bytes | None = None) -> Export:
     """Write ``<order>-qr.png``, ``<order>-qr.svg``, ``<order>-install.txt`` (and ``<order>-pack.zip``)."""
-    if order.activation is None:
-        raise NothingToExport("This order has no activation code to export.")
-    if order.is_installed:
-        raise NothingToExport("This eSIM is installed: its activation code is spent, so there is nothing to export.")
+    if why := why_not_exportable(order):
+        raise NothingToExport(why)
     folder = folder.expanduser()
     import segno  # lazily, as in services.qr: only an export needs it
 
@@ -81,7 +89,8 @@ def export_install(order: Order, folder: Path, pack: bytes | None = None) -> Exp
     if pack:
         contents[f"{stem}-pack.zip"] = pack
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # A folder made here is 0700: it holds live codes. One that exists is the agent's and left as it is.
+        ensure_private_folder(folder)
         written = tuple(_write_private(folder / name, data) for name, data in contents.items())
     except OSError as exc:
         raise ExportFailed(folder, exc.strerror or type(exc).__name__) from None

@@ -56,7 +56,8 @@ def build_context(settings: Settings, *, force_sandbox: bool = False, store=None
         from esim_tui.sandbox.app import IN_PROCESS_URL, Sandbox, sandbox_transport, state_file_beside
         from esim_tui.sandbox.core import SandboxConfig
 
-        sandbox = sandbox or Sandbox(SandboxConfig(), state_file=state_file_beside(sandbox_order_file(settings)))
+        # A fresh training world hands out its own ICCIDs; a restarted one goes on from its state file.
+        sandbox = sandbox or Sandbox(SandboxConfig(seeded=False), state_file=state_file_beside(sandbox_order_file(settings)))
         transport = sandbox_transport(sandbox)
         providers[ProviderName.OCTOPUS] = OctopusCards(IN_PROCESS_URL, SecretStr(sandbox.config.octopus_token), transport=transport)
         providers[ProviderName.ESIMGO] = EsimGo(IN_PROCESS_URL + "/v2.4", SecretStr(sandbox.config.esimgo_key), transport=transport)

@@ -68,3 +68,54 @@ async def test_octopus_requests_are_not_paced(paced):
     finally:
         await adapter.aclose()
     assert clock.now == 100.0  # nobody waited
+
+
+async def test_a_fresh_start_spends_the_token_window_as_esimgo_counts_it_and_meets_no_429(caplog):
+    """eSIM Go's catalogue costs 5 of the window's 10 tokens: the balance and two catalogue pages at
+    start would overdraw it. The adapter reads the X-Ratelimit headers and waits for the next window
+    instead, so no 429 is met and nothing is logged as a retry or a warning."""
+    import asyncio
+    import logging
+
+    sandbox = make_sandbox(rate_limits=True)  # as the app's own sandbox: eSIM Go's limits on
+    statuses: list[int] = []
+    adapter = EsimGo(IN_PROCESS_URL + "/v2.4", SecretStr("sandbox"), transport=sandbox_transport(sandbox))
+    original = adapter.http.client.request
+
+    async def counted(*args, **kwargs):
+        response = await original(*args, **kwargs)
+        statuses.append(response.status_code)
+        return response
+
+    adapter.http.client.request = counted
+    caplog.set_level(logging.INFO, logger="esim_tui")
+    try:
+        balance, plans = await asyncio.gather(adapter.balance(), adapter.plans())
+        await adapter.balance()
+    finally:
+        await adapter.aclose()
+    assert balance is not None and plans
+    assert len(statuses) >= 4 and set(statuses) == {200}  # two catalogue pages among them, no 429
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or "retrying" in r.getMessage()]
+
+
+async def test_retries_that_run_out_are_a_warning(caplog):
+    import logging
+
+    sandbox = make_sandbox(rate_limits=True)
+    clock = FakeTime()
+    adapter = EsimGo(IN_PROCESS_URL + "/v2.4", SecretStr("sandbox"), transport=sandbox_transport(sandbox), sleep=clock.sleep, monotonic=clock.monotonic)
+    sandbox.providers["esimgo"].rate_limiter.monotonic = lambda: 0.0  # its window never turns: every retry meets a 429
+    adapter.http._note_tokens = lambda path, response: None  # and the adapter does not see it coming
+    caplog.set_level(logging.INFO, logger="esim_tui")
+    try:
+        with pytest.raises(Exception) as failure:
+            for _ in range(20):
+                await adapter.balance()
+    finally:
+        await adapter.aclose()
+    assert type(failure.value).__name__ == "RateLimited"
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert retries and all(r.levelno == logging.INFO for r in retries)
+    assert [w.getMessage() for w in warnings] == ["esimgo: a read still failed after 4 attempt(s) (RateLimited)"]

@@ -224,6 +224,19 @@ async def test_references_and_esims_are_the_same_for_the_same_seed():
 
 
 @pytest.mark.anyio
+async def test_two_fresh_training_sandboxes_hand_out_different_iccids():
+    """The app's training sandbox is not seeded: two trainees' eSIMs must not share ICCIDs."""
+    iccids = []
+    for _ in range(2):
+        sandbox = make_sandbox(seeded=False)
+        async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as client:
+            order = await buy(client, line(NL_1GB, 2))
+            iccids.append([esim["iccid"] for esim in order["order"][0]["esims"]])
+    assert not set(iccids[0]) & set(iccids[1])
+    assert all(luhn_ok(iccid) for iccid in iccids[0] + iccids[1])
+
+
+@pytest.mark.anyio
 async def test_get_order_answers_what_the_transaction_answered(sandbox_client):
     order = await buy(sandbox_client, line(NL_1GB, 2))
     response = await sandbox_client.get(f"{V}/orders/{order['orderReference']}", headers=KEY)

@@ -31,6 +31,22 @@ def test_export_writes_a_png_that_scans_an_svg_and_the_install_links(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_folder_the_export_makes_is_private_and_one_that_exists_is_left_as_it_is(tmp_path):
+    import os
+
+    old = os.umask(0o022)  # a usual umask: folders would be 0755, readable by everyone
+    try:
+        result = export_install(delivered_order(), tmp_path / "exports")
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o755)
+        export_install(delivered_order(), shared)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(result.folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # the agent's own folder: only the files are private
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in shared.iterdir())
+
+
 def test_the_provider_pack_is_saved_beside_the_qr(tmp_path):
     order = delivered_order()
     result = export_install(order, tmp_path, pack=b"PK\x03\x04zip")

@@ -217,3 +217,36 @@ async def test_f1_lists_the_keys_of_the_screen_and_the_app_with_their_ids(tmp_pa
         await pilot.press("f1")
         await pilot.pause()
         assert not isinstance(app.screen, KeysScreen)
+
+
+async def test_a_remapped_key_shows_on_the_buy_button_and_in_the_footer_and_buys(tmp_path):
+    from textual.widgets import Button
+    from textual.widgets._footer import FooterKey
+
+    from esim_tui.config import load_settings
+    from esim_tui.store.orders import OrderStore
+    from esim_tui.ui.app import EsimApp
+    from esim_tui.ui.context import build_context
+    from tests.conftest import T0
+    from tests.ui.conftest import references
+
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\nkeymap = { "confirm.buy" = "b", "confirm.back" = "f5" }\n')
+    settings = load_settings(config, environ={}, db=tmp_path / "orders.json")
+    ctx = build_context(settings, store=OrderStore.open(tmp_path / "orders-sandbox.json"), sandbox=make_sandbox(), now=lambda: T0)
+    ctx.sales._mint = references()
+    app = EsimApp(ctx, follow=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_confirmation(pilot, app)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert str(app.screen.query_one("#buy", Button).label) == "Buy (b)"
+        assert str(app.screen.query_one("#back", Button).label) == "Back (F5)"
+        footer = {key.description: key.key_display for key in app.screen.query(FooterKey)}
+        assert footer["Buy"] == "b" and footer["Back"] == "f5"
+        await pilot.press("y")  # the old key does nothing now
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and not app.orders
+        await pilot.press("b")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DeliveryScreen)
+        assert [o.status for o in app.orders.values()] == [OrderStatus.DELIVERED]

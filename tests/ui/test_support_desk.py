@@ -138,9 +138,17 @@ async def test_once_installed_the_code_is_spent_and_the_qr_is_not_shown(tmp_path
         assert sold.iccid in shown
         keys = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
         assert not {"c", "l", "e"} & keys  # nothing to copy, enlarge or export
+        spent = "This eSIM is installed: its activation code is spent, so there is nothing to export."
+        await pilot.press("e")  # pressed anyway: told why, not nothing
+        await pilot.pause()
+        assert [n.message for n in app._notifications][-1] == spent and isinstance(app.screen, DeliveryScreen)
         await pilot.press("escape")
         await settle(pilot, app)
         assert not app.screen.check_action("export", ())  # nor from the order detail
+        app.clear_notifications()
+        await pilot.press("e")
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == [spent] and isinstance(app.screen, OrderDetailScreen)
 
 
 async def test_an_esimgo_esim_shows_its_data_falling_then_is_topped_up_once_and_the_top_up_refunded(tmp_path):

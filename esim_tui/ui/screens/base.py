@@ -22,6 +22,38 @@ def report_worker_failure(node: DOMNode, event: Worker.StateChanged) -> None:
     node.app.notify(message, title="Problem", severity="error", timeout=15, markup=False)
 
 
+def key_label(node: DOMNode, binding_id: str) -> str:
+    """The key of ``binding_id`` (a binding of ``node`` or of its screen) as the footer shows it, after the
+    config's keymap: for a button's label ("Buy (b)") and the text that says which key to press."""
+    app = node.app
+    keys = [key for key, bindings in type(node)._merge_bindings().key_to_bindings.items() if any(b.id == binding_id for b in bindings)]
+    if not keys:
+        raise KeyError(binding_id)
+    remapped = getattr(app, "_keymap", {}).get(binding_id)  # Textual remaps its binding chain with it, the same way
+    key = remapped.split(",")[0].strip() if remapped else keys[0]
+    shown = app.get_key_display(Binding(key, ""))
+    return shown.capitalize() if shown.isalnum() and len(shown) > 1 else shown  # "Esc", "F5"; "y", "^b" as they are
+
+
+class SaysWhyNot:
+    """Mix into a Screen that hides a key while it cannot act (``check_action`` False): pressing it
+    anyway says why (``why_not``) instead of doing nothing the agent can see."""
+
+    def why_not(self, action: str) -> str | None:
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        for node, bindings in self._binding_chain:  # type: ignore[attr-defined]  # remapped by the keymap
+            if node is not self:
+                continue
+            for binding in bindings.key_to_bindings.get(event.key, ()):
+                action = binding.action.split("(", 1)[0]
+                if not self.check_action(action, ()) and (why := self.why_not(action)):  # type: ignore[attr-defined]
+                    self.app.notify(why, severity="warning", markup=False)  # type: ignore[attr-defined]
+                    event.stop()
+                    return
+
+
 class ShowsWorkerFailures:
     """Mix into a Screen whose workers may fail."""
 

@@ -12,7 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
 
-from esim_tui.ui.screens.base import ShowsWorkerFailures
+from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
 from esim_tui.domain.errors import ProviderError
 from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import Order
@@ -66,8 +66,8 @@ class ConfirmScreen(ShowsWorkerFailures, Screen):
             yield Input(parent.customer_label if parent else "", placeholder="Customer name or booking reference (optional)", id="customer-label", max_length=120)
             yield Input(parent.customer_email if parent else "", placeholder="Customer e-mail (optional)", id="customer-email", max_length=254)
             with Horizontal(id="confirm-buttons"):
-                yield Button("Buy (y)", id="buy", variant="success")
-                back = Button("Back (Esc)", id="back")
+                yield Button(f"Buy ({key_label(self, 'confirm.buy')})", id="buy", variant="success")
+                back = Button(f"Back ({key_label(self, 'confirm.back')})", id="back")
                 back.can_focus = False  # Tab from Buy goes to the customer's name; Esc (or a click) goes back
                 yield back
             with Vertical(id="placing"):

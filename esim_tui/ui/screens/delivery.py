@@ -16,7 +16,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from esim_tui.domain.orders import Order
+from esim_tui.services.export import why_not_exportable
 from esim_tui.services.wording import customer, order_state, plan_summary
+from esim_tui.ui.screens.base import SaysWhyNot
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.widgets.qr_code import QrCode
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from esim_tui.ui.app import EsimApp
 
 
-class DeliveryScreen(Screen):
+class DeliveryScreen(SaysWhyNot, Screen):
     BINDING_GROUP_TITLE = "eSIM"
     BINDINGS = [
         Binding("c", "copy_code", "Copy code", id="delivery.copy"),
@@ -85,7 +87,9 @@ class DeliveryScreen(Screen):
         self.esim_app.order_shown(self.order)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("copy_code", "toggle_large", "export"):
+        if action == "export":
+            return why_not_exportable(self.order) is None
+        if action in ("copy_code", "toggle_large"):
             return self.order.activation_code is not None and not self.order.is_installed
         return True
 
@@ -103,9 +107,12 @@ class DeliveryScreen(Screen):
         else:
             self.notify("This order has no activation code to copy.", severity="warning", markup=False)
 
+    def why_not(self, action: str) -> str | None:
+        return why_not_exportable(self.order) if action == "export" else None
+
     def action_export(self) -> None:
-        if self.order.activation_code is None or self.order.is_installed:
-            self.notify("Nothing to export: this eSIM has no unused activation code.", severity="warning", markup=False)
+        if why := why_not_exportable(self.order):
+            self.notify(why, severity="warning", markup=False)
             return
         self.app.push_screen(ExportScreen(self.order, self.esim_app.ctx.settings.ui.export_folder))
 

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Static
 
-from esim_tui.ui.screens.base import ShowsWorkerFailures
+from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
 from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.orders import Order
 from esim_tui.services.export import Export, export_install
@@ -44,7 +44,7 @@ class ExportScreen(ShowsWorkerFailures, ModalScreen[Export | None]):
             yield Static("", id="export-answer", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export (Enter)", id="export", variant="primary")
-                yield Button("Cancel (Esc)", id="cancel")
+                yield Button(f"Cancel ({key_label(self, 'export.cancel')})", id="cancel")
         yield Footer()  # the dialog's own keys, not those of the screen behind it
 
     def on_mount(self) -> None:

@@ -13,11 +13,12 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from esim_tui.ui.screens.base import ShowsWorkerFailures
+from esim_tui.ui.screens.base import SaysWhyNot, ShowsWorkerFailures
 from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import BundleState, BundleUsage, Order, OrderKind, OrderStatus
 from esim_tui.domain.plans import format_bytes
+from esim_tui.services.export import why_not_exportable
 from esim_tui.services.ordering import refund_owner
 from esim_tui.services.support import timeline
 from esim_tui.services.wording import activation_words, customer, order_state, plan_summary, short_time
@@ -62,7 +63,7 @@ def _timeline_row(entry) -> tuple[str, ...]:
     return (short_time(entry.at), entry.event, entry.detail)
 
 
-class OrderDetailScreen(ShowsWorkerFailures, Screen):
+class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
     BINDING_GROUP_TITLE = "Order"
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
@@ -212,6 +213,9 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
             return
         self.app.push_screen(DeliveryScreen(self.order))  # says so when the code is spent
 
+    def why_not(self, action: str) -> str | None:
+        return why_not_exportable(self.order) if action == "export" else None
+
     def action_export(self) -> None:
         self.app.push_screen(ExportScreen(self.order, self.esim_app.ctx.settings.ui.export_folder))
 
@@ -264,7 +268,7 @@ class OrderDetailScreen(ShowsWorkerFailures, Screen):
         if action == "show_again":
             return self.order.activation_code is not None
         if action == "export":  # a spent code is of no use to anyone: nothing to export
-            return self.order.activation_code is not None and not self.order.is_installed
+            return why_not_exportable(self.order) is None
         if action == "settle":
             return self.order.status is OrderStatus.UNKNOWN
         return True

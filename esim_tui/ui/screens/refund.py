@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, LoadingIndicator, Static
 
-from esim_tui.ui.screens.base import ShowsWorkerFailures
+from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
 from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import BundleUsage, Order, RefundCheck
@@ -52,8 +52,8 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
             yield Static("Asking the provider what would be refunded… nothing changes yet.", id="refund-answer", markup=False)
             yield LoadingIndicator(id="refund-busy")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Refund (y)", id="refund", variant="error", disabled=True)
-                yield Button("Cancel (Esc)", id="cancel")
+                yield Button(f"Refund ({key_label(self, 'refund.confirm')})", id="refund", variant="error", disabled=True)
+                yield Button(f"Cancel ({key_label(self, 'refund.cancel')})", id="cancel")
         yield Footer()  # the dialog's own keys, not those of the screen behind it
 
     def on_mount(self) -> None:
@@ -72,7 +72,7 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
         self._show_busy(False)
         if check.refundable:
             amount = f"{format_amount(check.amount.amount)} {check.amount.currency}" if check.amount else "its price"
-            answer.update(f"{amount} would go back to the {self.order.provider.display} balance, and the bundle would stop working. Press y to refund.")
+            answer.update(f"{amount} would go back to the {self.order.provider.display} balance, and the bundle would stop working. Press {key_label(self, 'refund.confirm')} to refund.")
             self.query_one("#refund", Button).disabled = False
             self.query_one("#refund", Button).focus()
         else:

@@ -19,7 +19,7 @@ from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import Order, ProviderOrder
 from esim_tui.services.wording import short_time
-from esim_tui.ui.screens.base import ShowsWorkerFailures
+from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
 
 if TYPE_CHECKING:
     from esim_tui.ui.app import EsimApp
@@ -79,7 +79,7 @@ class SettleScreen(ShowsWorkerFailures, ModalScreen[Order | None]):
         try:
             found = await self.esim_app.sales.possible_orders(self.order)
         except EsimTuiError as exc:
-            self._answer(f"Cannot ask {self.order.provider.display} now: {exc.what} Esc closes; press a again later.", warning=True)
+            self._answer(f"Cannot ask {self.order.provider.display} now: {exc.what} {key_label(self, 'settle.cancel')} closes; press a again later.", warning=True)
             return
         finally:
             self.query_one("#settle-busy").display = False
@@ -101,9 +101,9 @@ class SettleScreen(ShowsWorkerFailures, ModalScreen[Order | None]):
     def choose(self, event: OptionList.OptionSelected) -> None:
         self.chosen = event.option.id
         if self.chosen == NONE:
-            self._answer("Press y to close this sale as not placed: the customer was not charged.", warning=True)
+            self._answer(f"Press {key_label(self, 'settle.confirm')} to close this sale as not placed: the customer was not charged.", warning=True)
         else:
-            self._answer(f"Press y to make provider order {self.chosen} this sale; its activation code is saved and shown.")
+            self._answer(f"Press {key_label(self, 'settle.confirm')} to make provider order {self.chosen} this sale; its activation code is saved and shown.")
         self.refresh_bindings()
 
     def action_settle(self) -> None:
