@@ -53,6 +53,8 @@ class EsimApp(App):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("f1", "keys", "Keys", id="app.keys"),
         Binding("f2", "switch_mode('orders')", "Orders", id="app.orders"),
+        # F2 within Orders (from an order's detail): out of the footer there, where Esc goes back.
+        Binding("f2", "orders_afresh", "The whole order list", show=False, id="app.orders_again"),
         Binding("f3", "switch_mode('sell')", "Sell", id="app.sell"),
     ]
     DEFAULT_MODE = "sell"
@@ -98,6 +100,8 @@ class EsimApp(App):
 
     def _look(self, theme: str, keymap: dict[str, str]) -> None:
         self.theme = theme if any(t.name == theme for t in THEMES) else THEMES[0].name
+        if "app.orders" in keymap:  # one key for Orders, from Sell and from within Orders
+            keymap = {"app.orders_again": keymap["app.orders"], **keymap}
         if keymap:
             self.set_keymap(keymap)
 
@@ -114,9 +118,9 @@ class EsimApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
-            # Hides F2 on the order list and F3 in Sell; from an order's detail (or a dialog over it)
-            # F2 goes back to the whole list, except while a top-up is being placed.
-            return parameters[0] == "orders" and len(self.screen_stack) > 1 and not getattr(self.screen, "placing", False)
+            return False  # hides F2 in Orders and F3 in Sell
+        if action == "orders_afresh":  # F2 over the order list (a detail, a dialog), not while a top-up is placed
+            return self.current_mode == "orders" and len(self.screen_stack) > 1 and not getattr(self.screen, "placing", False)
         if action == "switch_mode" and self.ctx is None:
             return None  # the order records are not open yet: F2 shows, greyed, for that moment
         return True
@@ -132,6 +136,9 @@ class EsimApp(App):
             self.screen.start_afresh()
         for search in self.screen.query("#search, #order-search"):
             search.focus()
+
+    async def action_orders_afresh(self) -> None:
+        await self.action_switch_mode("orders")
 
     def on_mount(self) -> None:
         self.sub_title = "SANDBOX" if self.on_sandbox else ""

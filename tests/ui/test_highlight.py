@@ -313,3 +313,41 @@ async def test_escape_from_the_top_up_plans_goes_back_to_the_esims_found(tmp_pat
         await pilot.press("escape")
         await settle(pilot, app)
         assert app.screen is app.catalogue_screen
+
+
+# ---------------------------------------------------------------- what it looks like
+
+
+def test_snapshot_the_highlighted_order_left_the_panel(snap_compare, tmp_path):
+    """Orders in play after the highlighted order left it: no row is highlighted (not the next one)."""
+    from esim_tui.domain.orders import REFUNDED
+    from tests.conftest import T0
+
+    app = make_app(tmp_path)
+
+    async def run(pilot):
+        first = await sold_and_closed(pilot, app)
+        await sold_and_closed(pilot, app)
+        await _to_panel(pilot, app)
+        await pilot.press("down")
+        assert _panel(app).highlighted.id == first.id
+        gone = app.orders[first.id].model_copy(deep=True)
+        gone.note(T0, REFUNDED)  # as the refund records it
+        app.order_changed(gone)
+        app.clear_notifications()
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run)
+
+
+def test_snapshot_top_up_an_esim_from_sell(snap_compare, tmp_path):
+    """Ctrl+T on the catalogue: the eSIMs sold, newest first, found by the last digits of the ICCID."""
+    app = make_app(tmp_path)
+
+    async def run(pilot):
+        await sold_and_closed(pilot, app, sell_esimgo_japan)
+        await sold_and_closed(pilot, app)
+        await pilot.press("ctrl+t")
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run)

@@ -51,7 +51,7 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         *list_keys("catalogue"),
         Binding("enter", "open", "Plans", id="catalogue.open", priority=True),
         Binding("ctrl+r", "refresh", "Refresh catalogue", id="catalogue.refresh"),
-        Binding("ctrl+t", "top_up", "Top up an eSIM", id="catalogue.top_up"),
+        Binding("ctrl+t", "top_up", "Top up", id="catalogue.top_up"),
         Binding("escape", "clear", "Clear search", id="catalogue.clear"),
     ]
 
