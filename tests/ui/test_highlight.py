@@ -229,7 +229,7 @@ async def test_typing_a_search_still_highlights_the_first_match(tmp_path):
         assert app.catalogue_screen.table.highlighted.code == "FR"
 
 
-async def test_f2_from_an_order_detail_opens_the_whole_list_at_its_top_with_an_empty_search(tmp_path):
+async def test_f2_opens_the_whole_list_at_its_top_with_an_empty_search_from_sell_and_from_a_detail(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         first = await sold_and_closed(pilot, app)
@@ -237,33 +237,31 @@ async def test_f2_from_an_order_detail_opens_the_whole_list_at_its_top_with_an_e
         await pilot.press("f2")
         await settle(pilot, app)
         screen = app.screen
-        await pilot.press("f4", "f4", *first.iccid[-4:], "enter")  # an earlier search, filtered
-        await settle(pilot, app)
-        assert isinstance(app.screen, OrderDetailScreen) and app.screen.order.id == first.id
-        await pilot.press("f2")
-        await settle(pilot, app)
-        assert app.screen is screen and app.focused.id == "order-search"
-        assert screen.query_one("#order-search").value == "" and screen.filter is OrderFilter.ALL
-        assert [r.id for r in screen.table.rows] == [second.id, first.id]
-        assert screen.table.cursor == 0 and screen.table.scroll_y == 0
+        assert isinstance(screen, OrdersScreen)
 
+        def afresh() -> None:
+            assert app.screen is screen and app.focused.id == "order-search"
+            assert screen.query_one("#order-search").value == "" and screen.filter is OrderFilter.ALL
+            assert [r.id for r in screen.table.rows] == [second.id, first.id]
+            assert screen.table.cursor == 0 and screen.table.scroll_y == 0
 
-async def test_f2_from_sell_drops_the_search_left_typed(tmp_path):
-    app = make_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        first = await sold_and_closed(pilot, app)
-        second = await sold_and_closed(pilot, app)
-        await pilot.press("f2")
+        # A search left typed, the agent back to selling: F2 does not show that customer again.
+        await pilot.press(*first.iccid[-4:])
         await settle(pilot, app)
-        await pilot.press(*first.iccid[-4:])  # typed, then the agent went back to selling
-        await settle(pilot, app)
-        assert [r.id for r in app.screen.table.rows] == [first.id]
+        assert [r.id for r in screen.table.rows] == [first.id]
         await pilot.press("f3")
         await settle(pilot, app)
         await pilot.press("f2")
         await settle(pilot, app)
-        assert app.screen.query_one("#order-search").value == ""
-        assert [r.id for r in app.screen.table.rows] == [second.id, first.id] and app.screen.table.cursor == 0
+        afresh()
+
+        # From an order's detail, found with a filter and a search: F2 is the whole list again.
+        await pilot.press("f4", "f4", *first.iccid[-4:], "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, OrderDetailScreen) and app.screen.order.id == first.id
+        await pilot.press("f2")
+        await settle(pilot, app)
+        afresh()
 
 
 async def test_from_sell_a_returning_customer_esim_is_found_by_its_iccid_tail_and_topped_up(tmp_path):
