@@ -53,6 +53,8 @@ class EsimApp(App):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("f1", "keys", "Keys", id="app.keys"),
         Binding("f2", "switch_mode('orders')", "Orders", id="app.orders"),
+        # F2 within Orders (from an order's detail): out of the footer there, where Esc goes back.
+        Binding("f2", "orders_afresh", "The whole order list", show=False, id="app.orders_again"),
         Binding("f3", "switch_mode('sell')", "Sell", id="app.sell"),
     ]
     DEFAULT_MODE = "sell"
@@ -98,6 +100,8 @@ class EsimApp(App):
 
     def _look(self, theme: str, keymap: dict[str, str]) -> None:
         self.theme = theme if any(t.name == theme for t in THEMES) else THEMES[0].name
+        if "app.orders" in keymap:  # one key for Orders, from Sell and from within Orders
+            keymap = {"app.orders_again": keymap["app.orders"], **keymap}
         if keymap:
             self.set_keymap(keymap)
 
@@ -115,17 +119,26 @@ class EsimApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
             return False  # hides F2 in Orders and F3 in Sell
+        if action == "orders_afresh":  # F2 over the order list (a detail, a dialog), not while a top-up is placed
+            return self.current_mode == "orders" and len(self.screen_stack) > 1 and not getattr(self.screen, "placing", False)
         if action == "switch_mode" and self.ctx is None:
             return None  # the order records are not open yet: F2 shows, greyed, for that moment
         return True
 
     async def action_switch_mode(self, mode: str) -> None:
         """F2 and F3 land on the mode's first screen with its search ready: a screen left open there
-        (a QR shown an hour ago, an order since changed) would be out of date."""
-        await self.switch_mode(mode)
+        (a QR shown an hour ago, an order since changed) would be out of date. F2 opens the whole
+        order list at its top with an empty search: the last search was another customer's."""
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
         self.back_to_start()
+        if hasattr(self.screen, "start_afresh"):
+            self.screen.start_afresh()
         for search in self.screen.query("#search, #order-search"):
             search.focus()
+
+    async def action_orders_afresh(self) -> None:
+        await self.action_switch_mode("orders")
 
     def on_mount(self) -> None:
         self.sub_title = "SANDBOX" if self.on_sandbox else ""
@@ -373,6 +386,22 @@ class EsimApp(App):
             alternatives = tuple(p for p in offer.plans if p.key != order.plan.key) if offer else ()
         self.push_screen(OrderOutcomeScreen(order, alternatives))
 
+    def top_up(self, order: Order) -> None:
+        """Top up the eSIM of ``order`` (its first sale): the plans that fit it, or, from a provider
+        that sells no top-ups, a new eSIM for the same destination linked to the customer."""
+        from esim_tui.ui.screens.top_up import TopUpScreen
+
+        provider = self.sales.provider(order.provider)
+        if provider.supports_top_up:
+            self.push_screen(TopUpScreen(order))
+        else:
+            self.notify(
+                f"{order.provider.display} sells no top-ups: choose a new eSIM for the same destination; it is linked to this customer.",
+                title="Top up",
+                markup=False,
+            )
+            self.new_sale_for(order.plan.destination.key, follows=order)
+
     def settle_by_hand(self, order: Order) -> None:
         """The desk decides a sale of unknown outcome; a code that came with it is handed over at once."""
         from esim_tui.ui.screens.delivery import DeliveryScreen
@@ -446,7 +475,7 @@ class EsimApp(App):
         on_screen = getattr(self.screen, "order", None)
         if isinstance(on_screen, Order):
             return self.orders.get(on_screen.id, on_screen)
-        row = self.catalogue_screen.query_one("#orders-in-play").highlighted
+        row = self.catalogue_screen.query_one("#orders-in-play").highlighted  # kept by order id
         return self.orders.get(row.id, row) if isinstance(row, Order) else None
 
     async def train(self, what: str, amount: int = 0) -> None:
@@ -462,6 +491,11 @@ class EsimApp(App):
                 self.notify(f"Time moves on by {_duration(amount)}.", title="Training", markup=False)
                 for o in self.orders.values():
                     self.check_now(o)
+                return
+            if order is None and self.catalogue_screen.query_one("#orders-in-play").left:
+                from esim_tui.ui.widgets.status_panel import ORDER_LEFT
+
+                self.notify(ORDER_LEFT, severity="warning", markup=False)
                 return
             if order is None or not order.iccid:
                 self.notify("Choose a delivered order first (in the panel or on screen).", severity="warning", markup=False)

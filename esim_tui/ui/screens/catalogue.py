@@ -40,6 +40,10 @@ def _row(line: DestinationLine) -> tuple[str, ...]:
     return line.cells
 
 
+def _key(line: DestinationLine) -> str:
+    return line.key
+
+
 class CatalogueScreen(TypesIntoSearch, Screen):
     SEARCH = "#search"
     BINDING_GROUP_TITLE = "Sell"
@@ -47,6 +51,7 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         *list_keys("catalogue"),
         Binding("enter", "open", "Plans", id="catalogue.open", priority=True),
         Binding("ctrl+r", "refresh", "Refresh catalogue", id="catalogue.refresh"),
+        Binding("ctrl+t", "top_up", "Top up", id="catalogue.top_up"),
         Binding("escape", "clear", "Clear search", id="catalogue.clear"),
     ]
 
@@ -64,7 +69,14 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         yield TopBar()
         yield Input(placeholder="Where is the customer going? Country, code (JP, JPN), region or 'global'", id="search", select_on_focus=False)
         with Vertical(id="destinations-box"):
-            yield OfferTable(COLUMNS, _row, empty_text=LOADING, id="destinations")
+            yield OfferTable(
+                COLUMNS,
+                _row,
+                empty_text=LOADING,
+                key=_key,
+                left_text="The destination you had highlighted is no longer listed; choose one.",
+                id="destinations",
+            )
             yield Static("", id="catalogue-message", markup=False)
         yield StatusPanel(id="status-panel")
         yield Footer()
@@ -118,9 +130,8 @@ class CatalogueScreen(TypesIntoSearch, Screen):
     def _filter(self, text: str, *, keep_place: bool = False) -> None:
         if self.index is None:
             return
-        rows = self.index.search(text)
-        keep = self.table.highlighted if keep_place else None
-        self.table.set_rows(rows, keep=next((r for r in rows if r.key == keep.key), None) if keep is not None else None)
+        # Typing starts at the first match; a list loaded meanwhile keeps the destination highlighted.
+        self.table.set_rows(self.index.search(text), keep=keep_place)
 
     # ------------------------------------------------------------ actions
 
@@ -139,7 +150,7 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         if isinstance(self.focused, OfferTable) and self.focused is not self.table:
             self.focused.action_choose()
             return
-        line = self.table.highlighted
+        line = self.table.acted_on()
         if line is not None:
             self.esim_app.open_plans(line.key)
 
@@ -160,6 +171,15 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         self.table.empty_text = LOADING
         self.table.set_rows(())
         self.esim_app.load_catalogue(refresh=True)
+
+    def action_top_up(self) -> None:
+        """A returning customer's eSIM, found by the last digits of its ICCID, topped up from here."""
+        if self.esim_app.sales is None:
+            self.notify("Still starting: the order records are on their way.", markup=False)
+            return
+        from esim_tui.ui.screens.top_up_finder import TopUpFinderScreen  # not on the first paint's path
+
+        self.app.push_screen(TopUpFinderScreen())
 
     def action_clear(self) -> None:
         search = self.query_one("#search", Input)

@@ -25,7 +25,6 @@ from esim_tui.services.wording import activation_words, customer, order_state, p
 from esim_tui.ui.screens.delivery import DeliveryScreen
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.screens.refund import RefundScreen
-from esim_tui.ui.screens.top_up import TopUpScreen
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.top_bar import TopBar
 
@@ -57,6 +56,11 @@ def _bundle_row(bundle: BundleUsage) -> tuple[str, ...]:
     else:
         left = format_bytes(bundle.remaining_bytes) if bundle.remaining_bytes is not None else "—"
     return (bundle.bundle_name, bundle.state.value, format_bytes(used) if used is not None else "—", left, short_time(bundle.ends_at))
+
+
+def _bundle_key(bundle: BundleUsage) -> object:
+    """Which bundle it is, whatever its data: a refund acts on the bundle the desk highlighted."""
+    return bundle.assignment_id or (bundle.assignment_reference, bundle.bundle_name, bundle.assigned_at)
 
 
 def _timeline_row(entry) -> tuple[str, ...]:
@@ -96,7 +100,14 @@ class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
                 yield Static("", id="detail-note", markup=False)
             with Vertical(id="detail-right"):
                 yield Static("Bundles on this eSIM", classes="panel-title", markup=False)
-                yield OfferTable(BUNDLE_COLUMNS, _bundle_row, empty_text="No bundle reported yet (press r to ask the provider).", id="bundles")
+                yield OfferTable(
+                    BUNDLE_COLUMNS,
+                    _bundle_row,
+                    empty_text="No bundle reported yet (press r to ask the provider).",
+                    key=_bundle_key,
+                    left_text="The bundle you had highlighted is no longer listed on this eSIM; choose one.",
+                    id="bundles",
+                )
                 yield Static("Timeline", classes="panel-title", markup=False)
                 yield OfferTable(TIMELINE_COLUMNS, _timeline_row, empty_text="No events.", id="timeline")
         yield Footer()
@@ -159,7 +170,7 @@ class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
         note.update("\n".join(lines))
         note.set_class(bool(order.needs_attention or (self.error and not self.asking)), "warning")
         bundles = self.query_one("#bundles", OfferTable)
-        bundles.set_rows(order.bundles, keep=bundles.highlighted)
+        bundles.set_rows(order.bundles, keep=True)
         self.query_one("#timeline", OfferTable).set_rows(timeline(order, self.linked))
         self.refresh_bindings()
 
@@ -220,26 +231,15 @@ class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
         self.app.push_screen(ExportScreen(self.order, self.esim_app.ctx.settings.ui.export_folder))
 
     def action_top_up(self) -> None:
-        order = self._esim_order()
-        provider = self.esim_app.sales.provider(order.provider)
-        if provider.supports_top_up:
-            self.app.push_screen(TopUpScreen(order))
-        else:
-            self.notify(
-                f"{order.provider.display} sells no top-ups: choose a new eSIM for the same destination; it is linked to this customer.",
-                title="Top up",
-                markup=False,
-            )
-            self.esim_app.new_sale_for(order.plan.destination.key, follows=order)
+        self.esim_app.top_up(self._esim_order())
 
     def action_refund(self) -> None:
         esim = self._esim_order()
         if not self.esim_app.sales.provider(esim.provider).supports_refunds:
             self.app.push_screen(RefundScreen(esim, None))  # says whom to ask instead
             return
-        bundle = self.query_one("#bundles", OfferTable).highlighted
+        bundle = self.query_one("#bundles", OfferTable).acted_on("Choose a bundle first (press r if none is listed yet).")
         if bundle is None:
-            self.notify("Choose a bundle first (press r if none is listed yet).", severity="warning", markup=False)
             return
         # The record that bought the highlighted bundle: it is checked, refunded and recorded, whichever
         # record of the eSIM is open.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,6 +20,7 @@ from esim_tui.ui.screens.base import ShowsWorkerFailures, TypesIntoSearch, list_
 from esim_tui.domain.orders import Order
 from esim_tui.services.support import OrderFilter, OrderFinder
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
+from esim_tui.ui.widgets.status_panel import ORDER_LEFT
 from esim_tui.ui.widgets.top_bar import TopBar
 
 if TYPE_CHECKING:
@@ -39,7 +41,66 @@ COLUMNS = (
 FILTERS = tuple(OrderFilter)
 
 
-class OrdersScreen(TypesIntoSearch, ShowsWorkerFailures, Screen):
+class FindsOrders(TypesIntoSearch, ShowsWorkerFailures, Screen):
+    """A search box over the support desk's finder (``SEARCH``, the list ``LIST``): the records read in a
+    thread, each save and poll taken in with the highlighted order kept. Subclasses list in ``_search``."""
+
+    LIST = "#order-list"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finder: OrderFinder | None = None
+
+    @property
+    def esim_app(self) -> EsimApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.esim_app.order_updates.subscribe(self, lambda change: self.order_changed(*change), immediate=True)
+        self.query_one(self.SEARCH, Input).focus()
+        self.load()
+
+    @property
+    def table(self) -> OfferTable:
+        return self.query_one(self.LIST, OfferTable)
+
+    @work(exclusive=True, group="order-list", thread=True, exit_on_error=False, description="Reading the order records")
+    def load(self) -> None:
+        # A thread: reading years of archives must not freeze the screen.
+        finder = OrderFinder.load(self.esim_app.sales.store)
+        self.app.call_from_thread(self._loaded, finder)
+
+    def _loaded(self, finder: OrderFinder) -> None:
+        self.finder = finder
+        self._search()
+
+    @on(Input.Changed)
+    def _typed(self) -> None:
+        self._search()
+
+    def _search(self, *, keep: bool = False) -> None:
+        raise NotImplementedError
+
+    def order_changed(self, order: Order, error: str | None = None) -> None:
+        if self.finder is not None:
+            self.finder.update(order)
+            self._search(keep=True)
+
+    def action_move(self, step: int) -> None:
+        self.table.action_cursor(step)
+
+    def action_page(self, direction: int) -> None:
+        self.table.action_page(direction)
+
+    async def read_order(self, row) -> Order | None:
+        """The whole order of a listed row (the list holds summaries); None, and the desk told, if gone."""
+        order = await self.esim_app.sales.order(row.id)
+        if order is None:
+            self.notify("That order is no longer in the records.", severity="warning", markup=False)
+        return order
+
+
+class OrdersScreen(FindsOrders):
     SEARCH = "#order-search"
     BINDING_GROUP_TITLE = "Orders"
     BINDINGS = [
@@ -52,57 +113,31 @@ class OrdersScreen(TypesIntoSearch, ShowsWorkerFailures, Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.finder: OrderFinder | None = None
         self.filter = OrderFilter.ALL
-
-    @property
-    def esim_app(self) -> EsimApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield TopBar()
         yield Input(placeholder="Find an order: last digits of the ICCID, reference, customer, e-mail, destination, date", id="order-search", select_on_focus=False)
         yield Static("", id="order-filters")
-        yield OfferTable(COLUMNS, self._cells, empty_text=LOADING, id="order-list")
+        yield OfferTable(COLUMNS, attrgetter("cells"), empty_text=LOADING, key=attrgetter("id"), left_text=ORDER_LEFT, id="order-list")
         yield Static("", id="order-count", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.esim_app.order_updates.subscribe(self, lambda change: self.order_changed(*change), immediate=True)
-        self.query_one("#order-search", Input).focus()
+        super().on_mount()
         self._show_filters()
-        self.load()
-
-    @property
-    def table(self) -> OfferTable:
-        return self.query_one("#order-list", OfferTable)
-
-    @work(exclusive=True, group="order-list", thread=True, exit_on_error=False, description="Reading the order records")
-    def load(self) -> None:
-        # A thread: reading years of archives must not freeze the screen.
-        finder = OrderFinder.load(self.esim_app.sales.store)
-        self.app.call_from_thread(self._loaded, finder)
-
-    def _loaded(self, finder: OrderFinder) -> None:
-        self.finder = finder
-        self._search()
 
     # ------------------------------------------------------------ searching
 
-    def _cells(self, row) -> tuple[str, ...]:
-        return row.cells
-
-    @on(Input.Changed, "#order-search")
-    def _typed(self) -> None:
-        self._search()
-
-    def _search(self) -> None:
+    def _search(self, *, keep: bool = False) -> None:
+        """List what the search and filter find: from the top, or (``keep``: a save or a poll changed the
+        list under the desk) with the highlight kept on the same order, or on none if it left."""
         if self.finder is None:
             return
         text = self.query_one("#order-search", Input).value
         rows = self.finder.search(text, self.filter)
         self.table.empty_text = "No order matches." if (text or self.filter is not OrderFilter.ALL) else "No orders yet. Sales appear here."
-        self.table.set_rows(rows, keep=self.table.highlighted)
+        self.table.set_rows(rows, keep=keep)
         total = len(self.finder)
         self.query_one("#order-count", Static).update(f"{len(rows):,} of {total:,} orders")
 
@@ -126,23 +161,10 @@ class OrdersScreen(TypesIntoSearch, ShowsWorkerFailures, Screen):
         self._show_filters()
         self._search()
 
-    # ------------------------------------------------------------ keeping up with changes
-
-    def order_changed(self, order: Order, error: str | None = None) -> None:
-        if self.finder is not None:
-            self.finder.update(order)
-            self._search()
-
     # ------------------------------------------------------------ actions
 
-    def action_move(self, step: int) -> None:
-        self.table.action_cursor(step)
-
-    def action_page(self, direction: int) -> None:
-        self.table.action_page(direction)
-
     def action_open(self) -> None:
-        row = self.table.highlighted
+        row = self.table.acted_on()
         if row is not None:
             self.open_row(row)
 
@@ -156,13 +178,21 @@ class OrdersScreen(TypesIntoSearch, ShowsWorkerFailures, Screen):
 
     @work(exclusive=True, group="open-order", exit_on_error=False, description="Opening an order")
     async def open_row(self, row) -> None:
-        order = await self.esim_app.sales.order(row.id)
-        if order is None:
-            self.notify("That order is no longer in the records.", severity="warning", markup=False)
-            return
-        self.esim_app.open_order_detail(order)
+        order = await self.read_order(row)
+        if order is not None:
+            self.esim_app.open_order_detail(order)
 
     def action_clear(self) -> None:
         search = self.query_one("#order-search", Input)
         search.value = ""
+        search.focus()
+
+    def start_afresh(self) -> None:
+        """F2: the whole list from its top, the search empty and ready, whatever was left typed."""
+        self.filter = OrderFilter.ALL
+        self._show_filters()
+        search = self.query_one("#order-search", Input)
+        if search.value:
+            search.value = ""  # Input.Changed lists afresh
+        self._search()
         search.focus()

@@ -112,7 +112,14 @@ class PlansScreen(Screen):
         yield TopBar()
         yield Static(self.title_line(), id="plans-title", markup=False)
         with Horizontal(id="plans-body"):
-            yield OfferTable(COLUMNS, _row, empty_text="This destination has no plans on sale.", id="plans")
+            yield OfferTable(
+                COLUMNS,
+                _row,
+                empty_text="This destination has no plans on sale.",
+                key=lambda plan: plan.key,
+                left_text="The plan you had highlighted is no longer on sale; choose one.",
+                id="plans",
+            )
             with VerticalScroll(id="plan-detail-box"):
                 yield Static("", id="plan-detail", markup=False)
         yield Static("", id="plans-sort", markup=False)
@@ -122,18 +129,19 @@ class PlansScreen(Screen):
         self._apply_sort()
         self.query_one("#plans", OfferTable).focus()
 
-    def _apply_sort(self, keep: Plan | None = None) -> None:
+    def _apply_sort(self, keep: bool = False) -> None:
+        """``keep``: the highlighted plan stays highlighted (a new sort, plans answered anew)."""
         key, label = SORTS[self.sort_key]
         self.query_one("#plans", OfferTable).set_rows(sorted(self.offer.plans, key=key), keep=keep)
         self.query_one("#plans-sort", Static).update(f"Sorted by {label}.  p price · d data · v validity")
 
     def action_sort(self, key: str) -> None:
         self.sort_key = key
-        self._apply_sort(keep=self.query_one("#plans", OfferTable).highlighted)
+        self._apply_sort(keep=True)
 
     @on(OfferTable.Highlighted, "#plans")
     def _highlighted(self, event: OfferTable.Highlighted) -> None:
-        self.query_one("#plan-detail", Static).update(plan_details(event.row))
+        self.query_one("#plan-detail", Static).update(plan_details(event.row) if event.row is not None else "")
 
     @on(OfferTable.Chosen, "#plans")
     def _chosen(self, event: OfferTable.Chosen) -> None:

@@ -6,7 +6,8 @@ nothing, so filtering as the agent types stays within a frame. Cells are plain t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -24,6 +25,11 @@ from esim_tui.domain.text import clean
 
 RowT = TypeVar("RowT")
 
+#: The cursor when the highlighted row has left the list: nothing is highlighted, and an action says so.
+NONE = -1
+
+LEFT = "The row you had highlighted has left this list; choose one."
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -34,7 +40,12 @@ class Column:
 
 
 class OfferTable(ScrollView, Generic[RowT], can_focus=True):
-    """Rows of any objects, formatted to cells by ``format_row``. Up/Down move, Enter chooses."""
+    """Rows of any objects, formatted to cells by ``format_row``. Up/Down move, Enter chooses.
+
+    The highlight is a row's identity (``key``, e.g. an order id), never a position: when the list
+    changes under the agent (``set_rows(keep=True)``) it stays on that row wherever it moved; when the
+    row has left, nothing is highlighted (``highlighted`` is None) until the agent moves, and Enter
+    says so (``left_text``) instead of choosing another row."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False, id="table.up"),
@@ -70,7 +81,7 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
             return self.table
 
     class Highlighted(_RowMessage):
-        """The cursor moved to ``row``."""
+        """The cursor moved to ``row`` (None: the highlighted row left the list)."""
 
     class Chosen(_RowMessage):
         """Enter (or a click on the highlighted row) chose ``row``."""
@@ -81,6 +92,8 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
         format_row: Callable[[RowT], Sequence[str]],
         *,
         empty_text: str = "Nothing to show.",
+        key: Callable[[RowT], Hashable] | None = None,
+        left_text: str = LEFT,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -89,28 +102,49 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
         self.columns = tuple(columns)
         self.format_row = format_row
         self.empty_text = empty_text
+        self.key = key
+        self.left_text = left_text
         self.rows: Sequence[RowT] = ()
         self._line_cache: dict[tuple[int, int, bool], Strip] = {}
 
     # ------------------------------------------------------------ data
 
-    def set_rows(self, rows: Sequence[RowT], *, keep: RowT | None = None) -> None:
-        """Show ``rows``; the cursor goes to ``keep`` when it is among them, else to the first row."""
+    def set_rows(self, rows: Sequence[RowT], *, keep: bool = False) -> None:
+        """Show ``rows``. A fresh list (the agent's own search) starts at its first row; ``keep``: the
+        list changed under the agent, so the highlight stays on the same row (by ``key``), or on
+        nothing when that row has left (or had left before)."""
+        before = self.highlighted
         self.rows = rows
         self._line_cache.clear()
         self.virtual_size = Size(self._table_width(), len(rows) + 1)
         index = 0
-        if keep is not None:
+        if keep and before is not None:
             try:
-                index = rows.index(keep)  # C speed: the order list may hold 100,000 rows
+                # C speed, stopping at the row: the order list may hold 100,000 rows
+                index = operator.indexOf(map(self.key, rows), self.key(before)) if self.key else rows.index(before)
             except ValueError:
-                index = 0
+                index = NONE
+        elif keep and self.cursor == NONE:
+            index = NONE  # gone it stays: a row that arrives since was never the one the agent saw
         self.cursor = index
         self.refresh()
 
     @property
     def highlighted(self) -> RowT | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    @property
+    def left(self) -> bool:
+        """The row the agent had highlighted has left the list (and they have not moved since)."""
+        return self.cursor == NONE
+
+    def acted_on(self, none_text: str = "") -> RowT | None:
+        """The highlighted row, for an action on it; None when there is none, and the agent is told
+        why (``left_text`` when it left the list, else ``none_text`` if given)."""
+        row = self.highlighted
+        if row is None and (self.left or none_text):
+            self.notify(self.left_text if self.left else none_text, severity="warning", markup=False)
+        return row
 
     def refresh_rows(self) -> None:
         """Redraw after the row objects changed in place."""
@@ -120,11 +154,16 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
     # ------------------------------------------------------------ cursor
 
     def validate_cursor(self, value: int) -> int:
+        if value == NONE:
+            return NONE
         return max(0, min(value, len(self.rows) - 1)) if self.rows else 0
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._line_cache = {k: v for k, v in self._line_cache.items() if k[0] not in (old, new)}
         self.refresh()
+        if new == NONE:
+            self.post_message(self.Highlighted(self, None))
+            return
         self._scroll_to_cursor()
         if self.rows:
             self.post_message(self.Highlighted(self, self.rows[new]))
@@ -138,17 +177,24 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
             self.scroll_to(y=self.cursor - body + 1, animate=False)
 
     def action_cursor(self, step: int) -> None:
-        self.cursor += step
+        if self.cursor == NONE:  # from nothing highlighted: Down goes to the first row, Up to the last
+            self.action_edge(0 if step > 0 else 1)
+        else:
+            self.cursor = max(0, self.cursor + step)
 
     def action_page(self, direction: int) -> None:
-        self.cursor += direction * max(1, self.scrollable_content_region.height - 2)
+        if self.cursor == NONE:
+            self.action_edge(0 if direction > 0 else 1)
+        else:
+            self.cursor = max(0, self.cursor + direction * max(1, self.scrollable_content_region.height - 2))
 
     def action_edge(self, end: int) -> None:
-        self.cursor = len(self.rows) - 1 if end else 0
+        self.cursor = len(self.rows) - 1 if end and self.rows else 0
 
     def action_choose(self) -> None:
-        if self.rows:
-            self.post_message(self.Chosen(self, self.rows[self.cursor]))
+        row = self.acted_on()
+        if row is not None:
+            self.post_message(self.Chosen(self, row))
 
     def on_click(self, event: events.Click) -> None:
         index = int(self.scroll_y) + event.y - 1

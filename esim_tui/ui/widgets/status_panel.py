@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 
 # The wording (and the order model behind it) is imported when the first order is shown: the first
 # paint of the counter has none to show yet.
+
+#: Enter (or a command on the highlighted order) when the order the agent had highlighted has left the list.
+ORDER_LEFT = "The order you had highlighted has left this list; choose one."
 
 COLUMNS = (
     Column("Customer", 16),
@@ -47,7 +51,14 @@ class StatusPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Orders in play", classes="panel-title", markup=False)
-        yield OfferTable(COLUMNS, _row, empty_text="No orders in play. Sold eSIMs appear here until they expire.", id="orders-in-play")
+        yield OfferTable(
+            COLUMNS,
+            _row,
+            empty_text="No orders in play. Sold eSIMs appear here until they expire.",
+            key=attrgetter("id"),
+            left_text=ORDER_LEFT,
+            id="orders-in-play",
+        )
         yield Static("", id="status-error", markup=False)
 
     @property
@@ -55,10 +66,9 @@ class StatusPanel(Vertical):
         return self.query_one("#orders-in-play", OfferTable)
 
     def show(self, orders: list[Order]) -> None:
-        keep = self.table.highlighted
         # A refunded sale is over: nothing left to hand over or follow.
         self.orders = sorted((o for o in orders if not o.refunded), key=lambda o: o.created_at, reverse=True)
-        self.table.set_rows(self.orders, keep=next((o for o in self.orders if keep and o.id == keep.id), None))
+        self.table.set_rows(self.orders, keep=True)  # polls and sales change it under the agent
         self._show_error()
 
     def update_order(self, order: Order, error: str | None = None) -> None:
