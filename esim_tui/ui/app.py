@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from esim_tui.services.catalogue_index import CatalogueIndex as CatalogueIndexT
     from esim_tui.services.ordering import CatalogueLoad, Sales
     from esim_tui.ui.context import AppContext
+    from esim_tui.ui.screens.quit_confirm import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class EsimApp(App):
         self.saved_catalogue = boot.saved_catalogue() if boot is not None else None
         self._open_when_loaded: str | None = None  # a destination chosen before its plans arrived
         self.orders: dict[str, Order] = {}
+        self.being_placed: dict[str, str] = {}  # client reference -> "an order for <customer> with <provider>", while placed
         self.started = asyncio.Event()  # set when earlier sales are settled and the catalogue answered
         self.animation_level = "none"
         for theme in THEMES:
@@ -193,6 +195,7 @@ class EsimApp(App):
             from esim_tui.ui.screens.delivery import DeliveryScreen
 
             self._open_when_loaded = None  # the customer waiting for that code comes first
+            self.catalogue_screen.typed_ahead = None
             self.push_screen(DeliveryScreen(max(unseen, key=lambda o: o.created_at)))
         try:
             await self._load_catalogue(catalogue)
@@ -232,8 +235,9 @@ class EsimApp(App):
             return
         self.catalogue = load.catalogue
         self.catalogue_screen.show_catalogue(load)
-        if self._open_when_loaded is not None:
-            key, self._open_when_loaded = self._open_when_loaded, None
+        typed_ahead = self.catalogue_screen.take_typed_ahead()
+        if self._open_when_loaded is not None or typed_ahead is not None:
+            key, self._open_when_loaded = self._open_when_loaded or typed_ahead, None
             if self.screen is self.catalogue_screen:
                 self.open_plans(key)
         if self.boot is not None and not load.errors:
@@ -274,6 +278,11 @@ class EsimApp(App):
     def place_order(
         self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str, *, top_up_of: Order | None = None, follows: Order | None = None
     ) -> None:
+        from esim_tui.services.wording import customer
+
+        parent = top_up_of or follows
+        who = label or (customer(parent) if parent is not None else f"reference {reference}")
+        self.being_placed[reference] = f"Placing an order for {who} with {plan.provider.display}."
         self._place(plan, quote, label, email, reference, top_up_of, follows)
 
     @work(group="sale", exit_on_error=False, description="Placing an order")
@@ -288,9 +297,13 @@ class EsimApp(App):
         try:
             order = await self.sales.open_sale(plan, quote, label, email, reference, top_up_of=top_up_of, follows=follows)
         except EsimTuiError:
+            self.being_placed.pop(reference, None)
             self.back_to_start()
             raise
-        order = await self.sales.place(order)
+        try:
+            order = await self.sales.place(order)
+        finally:
+            self.being_placed.pop(reference, None)
         self.order_changed(order)
         self.refresh_balances()
         parent = top_up_of or follows
@@ -426,6 +439,36 @@ class EsimApp(App):
         self.follower.track(order, soon=True)
 
     # ------------------------------------------------------------ keys and palette
+
+    async def action_quit(self) -> None:
+        """ctrl+q: at once, unless an order is being placed, a price is awaited or a QR is on screen."""
+        from esim_tui.ui.screens.quit_confirm import QuitScreen
+
+        if isinstance(self.screen, QuitScreen):
+            return  # already asking: y quits
+        in_flight = self.in_flight()
+        if not in_flight:
+            self.exit()
+            return
+        self.push_screen(QuitScreen(in_flight), lambda anyway: self.exit() if anyway else None)
+
+    def in_flight(self) -> list[InFlight]:
+        """What quitting now would interrupt. Pending orders followed in the background are not in it:
+        they are followed again at the next start."""
+        from esim_tui.services.wording import customer
+        from esim_tui.ui.screens.confirm import ConfirmScreen
+        from esim_tui.ui.screens.delivery import DeliveryScreen
+        from esim_tui.ui.screens.quit_confirm import NOTHING_BOUGHT, QR_AGAIN, SAFE_IN_JOURNAL, InFlight
+
+        found = [InFlight(what, SAFE_IN_JOURNAL) for what in self.being_placed.values()]
+        for screen in self.screen_stack:
+            if isinstance(screen, ConfirmScreen) and screen.asking and not screen.placing:
+                plan = screen.plan
+                waiting = " A buy is waiting for it." if screen.buy_waiting else ""
+                found.append(InFlight(f"Waiting for {plan.provider.display}'s price of {plan.name}.{waiting}", NOTHING_BOUGHT))
+            elif isinstance(screen, DeliveryScreen) and screen.shows_qr:
+                found.append(InFlight(f"The QR for {customer(screen.order)} is on screen.", QR_AGAIN))
+        return found
 
     def action_keys(self) -> None:
         from esim_tui.ui.screens.keys import KeysScreen, keys_of
