@@ -45,6 +45,15 @@ def hold_catalogue(app) -> list[Held]:
     return [hold(app, name, "plans") for name in list(app.sales.providers)]
 
 
+async def esimgo_japan_holding(pilot, app, call: str, *keys: str, then=None) -> Held:
+    """Start-up done, eSIM Go's ``call`` held, then eSIM Go Japan chosen and ``keys`` pressed, no waiting."""
+    await settle(pilot, app)
+    held = hold(app, ProviderName.ESIMGO, call, then)
+    await pilot.press(*ESIMGO_JAPAN, *keys)
+    await pilot.pause()
+    return held
+
+
 async def unreachable(plan):
     raise ProviderUnreachable("esimgo", "ConnectError")
 
@@ -97,10 +106,7 @@ async def test_y_while_the_quote_is_in_flight_buys_once_the_price_is_confirmed(t
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        quote = hold(app, ProviderName.ESIMGO, "quote")
-        await pilot.press(*ESIMGO_JAPAN, "y")
-        await pilot.pause()
+        quote = await esimgo_japan_holding(pilot, app, "quote", "y")
         assert isinstance(app.screen, ConfirmScreen)
         assert "Buying as soon as eSIM Go confirms the price" in shown(app.screen)
         assert not app.screen.query_one("#confirm-buttons").display
@@ -117,10 +123,7 @@ async def test_a_waiting_y_is_dropped_when_the_quote_says_it_will_not_go_through
     sandbox = make_sandbox(esimgo_balance=Decimal("1.00"))  # the validate refuses: balance too low
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        quote = hold(app, ProviderName.ESIMGO, "quote")
-        await pilot.press(*ESIMGO_JAPAN, "y")
-        await pilot.pause()
+        quote = await esimgo_japan_holding(pilot, app, "quote", "y")
         quote.release()
         await settle(pilot, app)
         screen = app.screen
@@ -136,10 +139,7 @@ async def test_a_waiting_y_does_not_buy_at_an_unconfirmed_list_price(tmp_path):
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        quote = hold(app, ProviderName.ESIMGO, "quote", then=unreachable)
-        await pilot.press(*ESIMGO_JAPAN, "y")
-        await pilot.pause()
+        quote = await esimgo_japan_holding(pilot, app, "quote", "y", then=unreachable)
         quote.release()
         await settle(pilot, app)
         assert isinstance(app.screen, ConfirmScreen)
@@ -155,9 +155,7 @@ async def test_escape_while_waiting_for_the_price_takes_the_y_back(tmp_path):
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        quote = hold(app, ProviderName.ESIMGO, "quote")
-        await pilot.press(*ESIMGO_JAPAN, "y", "escape")
+        quote = await esimgo_japan_holding(pilot, app, "quote", "y", "escape")
         quote.release()
         await settle(pilot, app)
         assert isinstance(app.screen, ConfirmScreen) and app.screen.query_one("#confirm-buttons").display
@@ -192,9 +190,12 @@ async def test_an_invalid_email_says_why_as_typed_and_is_refused_before_buying(t
 # ---------------------------------------------------------------- quitting
 
 
-def quit_text(app) -> str:
-    assert isinstance(app.screen, QuitScreen)
-    return shown(app.screen)
+async def ask_to_quit(pilot) -> str:
+    """ctrl+q; what the quit dialog says."""
+    await pilot.press("ctrl+q")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, QuitScreen)
+    return shown(pilot.app.screen)
 
 
 async def test_ctrl_q_with_nothing_in_flight_quits_at_once(tmp_path):
@@ -211,9 +212,7 @@ async def test_ctrl_q_on_the_qr_asks_and_n_stays(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await sell_japan(pilot, app)
         (order,) = app.orders.values()
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        words = quit_text(app)
+        words = await ask_to_quit(pilot)
         assert "Quit anyway?" in words and f"The QR for ICCID …{order.iccid[-4:]} is on screen." in words
         assert "safe in the journal" in words and "shown again from Orders in play or F2" in words
         await pilot.press("n")
@@ -227,11 +226,8 @@ async def test_ctrl_q_on_the_qr_asks_and_n_stays(tmp_path):
 async def test_ctrl_q_while_the_price_is_awaited_asks(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        quote = hold(app, ProviderName.ESIMGO, "quote")
-        await pilot.press(*ESIMGO_JAPAN, "y", "ctrl+q")
-        await pilot.pause()
-        words = quit_text(app)
+        quote = await esimgo_japan_holding(pilot, app, "quote", "y")
+        words = await ask_to_quit(pilot)
         assert "Waiting for eSIM Go's price of" in words and "A buy is waiting for it." in words
         await pilot.press("escape")
         await pilot.pause()
@@ -244,13 +240,10 @@ async def test_ctrl_q_while_an_order_is_placed_asks_and_the_sale_goes_on(tmp_pat
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=SIZE) as pilot:
+        placing = await esimgo_japan_holding(pilot, app, "place_order")
         await settle(pilot, app)
-        placing = hold(app, ProviderName.ESIMGO, "place_order")
-        await pilot.press(*ESIMGO_JAPAN)
-        await settle(pilot, app)
-        await pilot.press("tab", *"Ana Lima", "tab", "tab", "y", "ctrl+q")
-        await pilot.pause()
-        words = quit_text(app)
+        await pilot.press("tab", *"Ana Lima", "tab", "tab", "y")
+        words = await ask_to_quit(pilot)
         assert "Placing an order for Ana Lima with eSIM Go." in words and "safe in the journal either way" in words
         await pilot.press("n")
         placing.release()
@@ -262,9 +255,7 @@ async def test_ctrl_q_while_an_order_is_placed_asks_and_the_sale_goes_on(tmp_pat
 async def test_quitting_mid_order_keeps_it_in_the_journal(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot, app)
-        hold(app, ProviderName.ESIMGO, "place_order")  # never answers before the quit
-        await pilot.press(*ESIMGO_JAPAN)
+        await esimgo_japan_holding(pilot, app, "place_order")  # never answers before the quit
         await settle(pilot, app)
         await pilot.press("y", "ctrl+q", "y")
         await pilot.pause()

@@ -3,32 +3,31 @@ quit dialog for each thing in flight."""
 
 from __future__ import annotations
 
-from esim_tui.domain.plans import ProviderName
-from tests.ui.conftest import Held, make_app, sell_japan, settle, to_confirmation
+from tests.ui.conftest import make_app, sell_japan, settle, to_confirmation
+from tests.ui.test_typeahead import esimgo_japan_holding, hold_catalogue
 
 SIZE = (100, 30)
-ESIMGO_JAPAN = (*"Japan", "enter", "down", "enter")
 
 
-def _held(app, call: str) -> Held:
-    adapter = app.sales.providers[ProviderName.ESIMGO]
-    held = Held(then=getattr(adapter, call))
-    setattr(adapter, call, held)
-    return held
+def _snap(snap_compare, app, run) -> bool:
+    """The picture after ``run``; what it held (``app.held``) is released after it."""
+    app.held = getattr(app, "held", [])
+    try:
+        return snap_compare(app, terminal_size=SIZE, run_before=run)
+    finally:
+        for held in app.held:
+            held.release()
 
 
 def test_the_catalogue_keeps_an_enter_typed_before_it_loaded(snap_compare, tmp_path):
     app = make_app(tmp_path)
-    held = Held()
-    for provider in app.sales.providers.values():
-        provider.plans = held
+    app.held = hold_catalogue(app)  # before the app starts asking
 
     async def run(pilot):
         await pilot.pause()
         await pilot.press(*"Japan", "enter")
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run)
-    held.release()
+    assert _snap(snap_compare, app, run)
 
 
 def test_confirmation_buying_as_soon_as_the_price_is_confirmed(snap_compare, tmp_path):
@@ -36,13 +35,9 @@ def test_confirmation_buying_as_soon_as_the_price_is_confirmed(snap_compare, tmp
     app = make_app(tmp_path)
 
     async def run(pilot):
-        await settle(pilot, app)
-        app.held = _held(app, "quote")
-        await pilot.press(*ESIMGO_JAPAN, "y")
-        await pilot.pause()
+        app.held.append(await esimgo_japan_holding(pilot, app, "quote", "y"))
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run)
-    app.held.release()
+    assert _snap(snap_compare, app, run)
 
 
 def test_confirmation_with_an_invalid_email(snap_compare, tmp_path):
@@ -60,28 +55,21 @@ def test_quit_while_an_order_is_placed(snap_compare, tmp_path):
     app = make_app(tmp_path)
 
     async def run(pilot):
-        await settle(pilot, app)
-        app.held = _held(app, "place_order")
-        await pilot.press(*ESIMGO_JAPAN)
+        app.held.append(await esimgo_japan_holding(pilot, app, "place_order"))
         await settle(pilot, app)
         await pilot.press("tab", *"Ana Lima", "tab", "tab", "y", "ctrl+q")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run)
-    app.held.release()
+    assert _snap(snap_compare, app, run)
 
 
 def test_quit_while_the_price_is_awaited(snap_compare, tmp_path):
     app = make_app(tmp_path)
 
     async def run(pilot):
-        await settle(pilot, app)
-        app.held = _held(app, "quote")
-        await pilot.press(*ESIMGO_JAPAN, "ctrl+q")
-        await pilot.pause()
+        app.held.append(await esimgo_japan_holding(pilot, app, "quote", "ctrl+q"))
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run)
-    app.held.release()
+    assert _snap(snap_compare, app, run)
 
 
 def test_quit_with_the_qr_on_screen(snap_compare, tmp_path):
