@@ -76,6 +76,21 @@ async def test_japan_enter_typed_while_the_first_catalogue_loads_opens_japans_pl
         assert text(app.catalogue_screen, "#catalogue-message") == ""
 
 
+async def test_japan_enter_typed_before_the_services_are_up_on_a_first_start(tmp_path):
+    """The command line's start with no saved list: the keys come before the services are even built."""
+    from tests.ui.test_boot import booting_app
+
+    app = booting_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(*"Japan", "enter")
+        assert app.sales is None and app.screen is app.catalogue_screen
+        app.boot.build.gate.set()
+        await settle(pilot, app)
+        assert isinstance(app.screen, PlansScreen) and app.screen.offer.destination.code == "JP"
+    app.built.close()
+
+
 async def test_typing_on_after_the_typed_ahead_enter_takes_it_back(tmp_path):
     app = make_app(tmp_path)
     held = hold_catalogue(app)
