@@ -13,8 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
-from textual.app import App, SystemCommand
+from textual import events, work
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.reactive import reactive
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 # screens are imported after it (``Boot``) or where they are first opened.
 
 POLL_TICK = 1.0  # seconds between looks at which order is due; each provider's schedule decides the rest
+KEY_TICK = 0.005  # seconds between looks whether the screen is ready for a key typed ahead
+KEY_PATIENCE = 1.0  # seconds a key typed ahead waits for its screen once first in line, then goes to the one there
 
 
 class EsimApp(App):
@@ -81,6 +83,10 @@ class EsimApp(App):
         self.saved_catalogue = boot.saved_catalogue() if boot is not None else None
         self._open_when_loaded: str | None = None  # a destination chosen before its plans arrived
         self.orders: dict[str, Order] = {}
+        self.keys_ahead: list[events.Key] = []  # keys typed ahead of the screen, in order
+        self._was_ready = False  # at the last look
+        self._first_in_line_since = 0.0  # when the first of them started waiting (event-loop time)
+        self._key_on_its_way: events.Key | None = None  # the last key given to the screen, until it lands
         self.being_placed: dict[str, str] = {}  # client reference -> "an order for <customer> with <provider>", while placed
         self.started = asyncio.Event()  # set when earlier sales are settled and the catalogue answered
         self.animation_level = "none"
@@ -439,6 +445,69 @@ class EsimApp(App):
         self.follower.track(order, soon=True)
 
     # ------------------------------------------------------------ keys and palette
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed while the screen is still opening, or while the last key's effect (a screen
+        pushed, an Enter on a list) is still on its way, waits for it: typed ahead, keys land in order
+        on the screen they were meant for, none is lost."""
+        if isinstance(event, events.Key) and not event.is_forwarded and (self.keys_ahead or not self._ready_for_keys()):
+            self.keys_ahead.append(event)
+            if len(self.keys_ahead) == 1:
+                self._first_in_line_since = asyncio.get_running_loop().time()
+                self.set_timer(KEY_TICK, self._type_ahead)
+            return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self._give_key(event)
+            return
+        await super().on_event(event)
+
+    async def _give_key(self, event: events.Key) -> None:
+        self._key_on_its_way = event
+        await super().on_event(event)
+        if not event.is_forwarded and self._key_on_its_way is event:
+            self._key_on_its_way = None  # a priority binding (Enter on the search, ctrl+q) took it here
+
+    def _ready_for_keys(self) -> bool:
+        """The screen is mounted, the focused widget, its containers and the screen have nothing left
+        to do, and the last key has either been taken by a widget or reached the app, where the
+        bindings of the screen and its widgets run (an Enter on a list opens the next screen there)."""
+        try:
+            screen = self.screen
+        except ScreenStackError:  # starting or closing: no screen to take a key
+            return False
+        if not screen.is_mounted:
+            return False
+        node = screen.focused or screen
+        while node is not None:
+            if node.message_queue_size:
+                return False
+            if node is screen:
+                break
+            node = node.parent
+        last = self._key_on_its_way
+        # Textual (pinned) has no public word for a stopped message: a stopped key bubbles no further.
+        return last is None or last._stop_propagation
+
+    def on_key(self, event: events.Key) -> None:
+        if event is self._key_on_its_way:
+            self._key_on_its_way = None  # its bindings have run
+
+    async def _type_ahead(self) -> None:
+        """The keys typed ahead, each once its screen is ready (or after ``KEY_PATIENCE``, never lost).
+        Ready on two looks in a row: a message being handled is in no queue for that moment."""
+        loop = asyncio.get_running_loop()
+        while self.keys_ahead:
+            ready = self._ready_for_keys()
+            if not (ready and self._was_ready) and loop.time() - self._first_in_line_since <= KEY_PATIENCE:
+                break
+            self._was_ready = False
+            event = self.keys_ahead.pop(0)
+            self._first_in_line_since = loop.time()
+            await self._give_key(event)
+        else:
+            return
+        self._was_ready = ready
+        self.set_timer(KEY_TICK, self._type_ahead)
 
     async def action_quit(self) -> None:
         """ctrl+q: at once, unless an order is being placed, a price is awaited or a QR is on screen."""

@@ -54,6 +54,17 @@ async def esimgo_japan_holding(pilot, app, call: str, *keys: str, then=None) -> 
     return held
 
 
+def burst(app, *keys: str) -> None:
+    """Keys as a terminal hands over a fast typist's burst: all queued at once, none waited for
+    (``pilot.press`` waits for the app to be idle after each key)."""
+    from textual import events
+
+    for key in keys:
+        event = events.Key(key, "\r" if key == "enter" else key if len(key) == 1 else None)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
 async def unreachable(plan):
     raise ProviderUnreachable("esimgo", "ConnectError")
 
@@ -74,6 +85,32 @@ async def test_japan_enter_typed_while_the_first_catalogue_loads_opens_japans_pl
         await settle(pilot, app)
         assert isinstance(app.screen, PlansScreen) and app.screen.offer.destination.code == "JP"
         assert text(app.catalogue_screen, "#catalogue-message") == ""
+
+
+async def test_japan_enter_in_one_burst_while_the_first_catalogue_loads_opens_japans_plans(tmp_path):
+    app = make_app(tmp_path)
+    held = hold_catalogue(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        burst(app, *"Japan", "enter")
+        await pilot.pause()
+        assert "Opening the first match for “Japan”" in text(app.screen, "#catalogue-message")
+        for h in held:
+            h.release()
+        await settle(pilot, app)
+        assert isinstance(app.screen, PlansScreen) and app.screen.offer.destination.code == "JP"
+
+
+async def test_a_whole_sale_in_one_burst_buys_once(tmp_path):
+    """Japan, Enter, Down, Enter, y as one burst once the catalogue is there: one eSIM Go charge, the QR."""
+    sandbox = make_sandbox()
+    app = make_app(tmp_path, sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        burst(app, *ESIMGO_JAPAN, "y")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DeliveryScreen)
+        assert len(await ledger(sandbox, "esimgo")) == 1
 
 
 async def test_japan_enter_typed_before_the_services_are_up_on_a_first_start(tmp_path):

@@ -125,7 +125,8 @@ class CatalogueScreen(TypesIntoSearch, Screen):
 
     @on(Input.Changed, "#search")
     def _search(self, event: Input.Changed) -> None:
-        if self.typed_ahead is not None and event.value != self.typed_ahead:
+        # The box's value now, not the event's: a burst's Changed messages arrive after its Enter.
+        if self.typed_ahead is not None and event.input.value != self.typed_ahead:
             self.typed_ahead = None  # typing on after Enter: the agent is still choosing
             self.query_one("#catalogue-message", Static).update("")
         self._filter(event.value)
