@@ -13,8 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
-from textual.app import App, SystemCommand
+from textual import events, work
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.reactive import reactive
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from esim_tui.services.catalogue_index import CatalogueIndex as CatalogueIndexT
     from esim_tui.services.ordering import CatalogueLoad, Sales
     from esim_tui.ui.context import AppContext
+    from esim_tui.ui.screens.quit_confirm import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 # screens are imported after it (``Boot``) or where they are first opened.
 
 POLL_TICK = 1.0  # seconds between looks at which order is due; each provider's schedule decides the rest
+KEY_TICK = 0.005  # seconds between looks whether the screen is ready for a key typed ahead
+KEY_PATIENCE = 1.0  # seconds a key typed ahead waits for its screen once first in line, then goes to the one there
 
 
 class EsimApp(App):
@@ -82,6 +85,11 @@ class EsimApp(App):
         self.saved_catalogue = boot.saved_catalogue() if boot is not None else None
         self._open_when_loaded: str | None = None  # a destination chosen before its plans arrived
         self.orders: dict[str, Order] = {}
+        self.keys_ahead: list[events.Key] = []  # keys typed ahead of the screen, in order
+        self._was_ready = False  # at the last look
+        self._first_in_line_since = 0.0  # when the first of them started waiting (event-loop time)
+        self._key_on_its_way: events.Key | None = None  # the last key given to the screen, until it lands
+        self.being_placed: dict[str, str] = {}  # client reference -> "an order for <customer> with <provider>", while placed
         self.started = asyncio.Event()  # set when earlier sales are settled and the catalogue answered
         self.animation_level = "none"
         for theme in THEMES:
@@ -206,6 +214,7 @@ class EsimApp(App):
             from esim_tui.ui.screens.delivery import DeliveryScreen
 
             self._open_when_loaded = None  # the customer waiting for that code comes first
+            self.catalogue_screen.typed_ahead = None
             self.push_screen(DeliveryScreen(max(unseen, key=lambda o: o.created_at)))
         try:
             await self._load_catalogue(catalogue)
@@ -245,8 +254,9 @@ class EsimApp(App):
             return
         self.catalogue = load.catalogue
         self.catalogue_screen.show_catalogue(load)
-        if self._open_when_loaded is not None:
-            key, self._open_when_loaded = self._open_when_loaded, None
+        typed_ahead = self.catalogue_screen.take_typed_ahead()
+        if self._open_when_loaded is not None or typed_ahead is not None:
+            key, self._open_when_loaded = self._open_when_loaded or typed_ahead, None
             if self.screen is self.catalogue_screen:
                 self.open_plans(key)
         if self.boot is not None and not load.errors:
@@ -287,6 +297,11 @@ class EsimApp(App):
     def place_order(
         self, plan: Plan, quote: Quote | None, label: str, email: str, reference: str, *, top_up_of: Order | None = None, follows: Order | None = None
     ) -> None:
+        from esim_tui.services.wording import customer
+
+        parent = top_up_of or follows
+        who = label or (customer(parent) if parent is not None else f"reference {reference}")
+        self.being_placed[reference] = f"Placing an order for {who} with {plan.provider.display}."
         self._place(plan, quote, label, email, reference, top_up_of, follows)
 
     @work(group="sale", exit_on_error=False, description="Placing an order")
@@ -301,9 +316,13 @@ class EsimApp(App):
         try:
             order = await self.sales.open_sale(plan, quote, label, email, reference, top_up_of=top_up_of, follows=follows)
         except EsimTuiError:
+            self.being_placed.pop(reference, None)
             self.back_to_start()
             raise
-        order = await self.sales.place(order)
+        try:
+            order = await self.sales.place(order)
+        finally:
+            self.being_placed.pop(reference, None)
         self.order_changed(order)
         self.refresh_balances()
         parent = top_up_of or follows
@@ -455,6 +474,99 @@ class EsimApp(App):
         self.follower.track(order, soon=True)
 
     # ------------------------------------------------------------ keys and palette
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed while the screen is still opening, or while the last key's effect (a screen
+        pushed, an Enter on a list) is still on its way, waits for it: typed ahead, keys land in order
+        on the screen they were meant for, none is lost."""
+        if isinstance(event, events.Key) and not event.is_forwarded and (self.keys_ahead or not self._ready_for_keys()):
+            self.keys_ahead.append(event)
+            if len(self.keys_ahead) == 1:
+                self._first_in_line_since = asyncio.get_running_loop().time()
+                self.set_timer(KEY_TICK, self._type_ahead)
+            return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self._give_key(event)
+            return
+        await super().on_event(event)
+
+    async def _give_key(self, event: events.Key) -> None:
+        self._key_on_its_way = event
+        await super().on_event(event)
+        if not event.is_forwarded and self._key_on_its_way is event:
+            self._key_on_its_way = None  # a priority binding (Enter on the search, ctrl+q) took it here
+
+    def _ready_for_keys(self) -> bool:
+        """The screen is mounted, the focused widget, its containers and the screen have nothing left
+        to do, and the last key has either been taken by a widget or reached the app, where the
+        bindings of the screen and its widgets run (an Enter on a list opens the next screen there)."""
+        try:
+            screen = self.screen
+        except ScreenStackError:  # starting or closing: no screen to take a key
+            return False
+        if not screen.is_mounted:
+            return False
+        node = screen.focused or screen
+        while node is not None:
+            if node.message_queue_size:
+                return False
+            if node is screen:
+                break
+            node = node.parent
+        last = self._key_on_its_way
+        # Textual (pinned) has no public word for a stopped message: a stopped key bubbles no further.
+        return last is None or last._stop_propagation
+
+    def on_key(self, event: events.Key) -> None:
+        if event is self._key_on_its_way:
+            self._key_on_its_way = None  # its bindings have run
+
+    async def _type_ahead(self) -> None:
+        """The keys typed ahead, each once its screen is ready (or after ``KEY_PATIENCE``, never lost).
+        Ready on two looks in a row: a message being handled is in no queue for that moment."""
+        loop = asyncio.get_running_loop()
+        while self.keys_ahead:
+            ready = self._ready_for_keys()
+            if not (ready and self._was_ready) and loop.time() - self._first_in_line_since <= KEY_PATIENCE:
+                break
+            self._was_ready = False
+            event = self.keys_ahead.pop(0)
+            self._first_in_line_since = loop.time()
+            await self._give_key(event)
+        else:
+            return
+        self._was_ready = ready
+        self.set_timer(KEY_TICK, self._type_ahead)
+
+    async def action_quit(self) -> None:
+        """ctrl+q: at once, unless an order is being placed, a price is awaited or a QR is on screen."""
+        from esim_tui.ui.screens.quit_confirm import QuitScreen
+
+        if isinstance(self.screen, QuitScreen):
+            return  # already asking: y quits
+        in_flight = self.in_flight()
+        if not in_flight:
+            self.exit()
+            return
+        self.push_screen(QuitScreen(in_flight), lambda anyway: self.exit() if anyway else None)
+
+    def in_flight(self) -> list[InFlight]:
+        """What quitting now would interrupt. Pending orders followed in the background are not in it:
+        they are followed again at the next start."""
+        from esim_tui.services.wording import customer
+        from esim_tui.ui.screens.confirm import ConfirmScreen
+        from esim_tui.ui.screens.delivery import DeliveryScreen
+        from esim_tui.ui.screens.quit_confirm import NOTHING_BOUGHT, QR_AGAIN, SAFE_IN_JOURNAL, InFlight
+
+        found = [InFlight(what, SAFE_IN_JOURNAL) for what in self.being_placed.values()]
+        for screen in self.screen_stack:
+            if isinstance(screen, ConfirmScreen) and screen.asking and not screen.placing:
+                plan = screen.plan
+                waiting = " A buy is waiting for it." if screen.buy_waiting else ""
+                found.append(InFlight(f"Waiting for {plan.provider.display}'s price of {plan.name}.{waiting}", NOTHING_BOUGHT))
+            elif isinstance(screen, DeliveryScreen) and screen.shows_qr:
+                found.append(InFlight(f"The QR for {customer(screen.order)} is on screen.", QR_AGAIN))
+        return found
 
     def action_keys(self) -> None:
         from esim_tui.ui.screens.keys import KeysScreen, keys_of

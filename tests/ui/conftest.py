@@ -124,15 +124,16 @@ async def esimgo_sale_meeting(pilot, app, sandbox, fault: dict, *, lookups_fail:
 
 class Held:
     """A stand-in for a service call that answers ``answer`` only once released, so a busy state stays
-    on screen for its snapshot."""
+    on screen for its snapshot; with ``then`` (the real call), it makes that call once released."""
 
-    def __init__(self, answer=()) -> None:
+    def __init__(self, answer=(), then=None) -> None:
         self.answer = answer
+        self.then = then
         self.gate = asyncio.Event()
 
     async def __call__(self, *args, **kwargs):
         await self.gate.wait()
-        return self.answer
+        return await self.then(*args, **kwargs) if self.then is not None else self.answer
 
     def release(self) -> None:
         self.gate.set()

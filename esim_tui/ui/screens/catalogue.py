@@ -60,6 +60,7 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         super().__init__()
         self.saved = saved
         self.index: CatalogueIndex | None = None  # the destinations listed: the saved list, then the loaded one
+        self.typed_ahead: str | None = None  # a search + Enter typed before any list was there
 
     @property
     def esim_app(self) -> EsimApp:
@@ -102,6 +103,7 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         self._filter(self.query_one("#search", Input).value)
 
     def show_catalogue(self, load: CatalogueLoad) -> None:
+        """The loaded list; returns the destination whose plans an Enter typed ahead asked for."""
         self.index = load.catalogue.index
         self.table.empty_text = NO_MATCH if self.index.lines else "No plans are on sale right now."
         notice = self.query_one("#catalogue-message", Static)
@@ -114,7 +116,17 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         # The loaded list replacing the saved one keeps the agent's place.
         self._filter(self.query_one("#search", Input).value, keep_place=True)
 
+    def take_typed_ahead(self) -> str | None:
+        """The destination an Enter typed before the first list asked for (the first match of its
+        search, as Enter would have opened), once; None when there is none or nothing matches."""
+        if self.typed_ahead is None:
+            return None
+        self.typed_ahead = None
+        line = self.table.highlighted
+        return line.key if line is not None else None
+
     def show_failure(self, error: str) -> None:
+        self.typed_ahead = None  # cannot open; the notice says why
         notice = self.query_one("#catalogue-message", Static)
         if self.index is not None:  # the saved list stays, for finding a destination; its plans cannot open
             notice.update(f"The plans could not be loaded. {error} Press Ctrl+R to try again.")
@@ -125,6 +137,10 @@ class CatalogueScreen(TypesIntoSearch, Screen):
 
     @on(Input.Changed, "#search")
     def _search(self, event: Input.Changed) -> None:
+        # The box's value now, not the event's: a burst's Changed messages arrive after its Enter.
+        if self.typed_ahead is not None and event.input.value != self.typed_ahead:
+            self.typed_ahead = None  # typing on after Enter: the agent is still choosing
+            self.query_one("#catalogue-message", Static).update("")
         self._filter(event.value)
 
     def _filter(self, text: str, *, keep_place: bool = False) -> None:
@@ -153,6 +169,11 @@ class CatalogueScreen(TypesIntoSearch, Screen):
         line = self.table.acted_on()
         if line is not None:
             self.esim_app.open_plans(line.key)
+            return
+        text = self.query_one("#search", Input).value
+        if self.index is None and text.strip():  # nothing listed yet (the first start): Enter is kept
+            self.typed_ahead = text
+            self.query_one("#catalogue-message", Static).update(f"Opening the first match for “{text.strip()}” as soon as the catalogue is here…")
 
     @on(Input.Submitted, "#search")
     def _submitted(self) -> None:

@@ -45,6 +45,11 @@ class DeliveryScreen(SaysWhyNot, Screen):
     def esim_app(self) -> EsimApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def shows_qr(self) -> bool:
+        """The customer's QR is on this screen (an unused activation code)."""
+        return self.order.activation is not None and not self.order.is_installed
+
     def compose(self) -> ComposeResult:
         order = self.order
         code = order.activation
