@@ -78,7 +78,7 @@ class DeliveryScreen(Screen):
                 yield Label("Plan", classes="code-label", markup=False)
                 yield Static(order.plan.name, classes="plan-value", markup=False)
                 if code is not None and usable:
-                    yield Label("Install links (they wrap: send or tap them, do not read them out)", classes="code-label", markup=False)
+                    yield Label("Install links (to tap or send; they wrap, not for reading out)", classes="code-label", markup=False)
                     for label, url in (("iPhone, iOS 17.4+", code.apple_install_url), ("Android", code.android_install_url)):
                         yield Label(label, classes="link-label", markup=False)
                         yield Static(url, classes="code-value link-value", markup=False)
