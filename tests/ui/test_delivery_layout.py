@@ -102,3 +102,18 @@ async def test_a_part_longer_than_the_pane_scrolls_sideways_instead_of_breaking(
         widget = app.query_one(CodeText)
         assert widget.region.height == 1 and widget.size.width == 47
         assert app.query_one(ScrollableContainer).max_scroll_x > 0
+
+
+async def test_the_codes_pane_scrolls_to_the_links_and_the_reference(tmp_path):
+    """At 80x24 the links and the client reference are below the pane's fold: Down brings them up,
+    and the QR stays where it is."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _sell(pilot, app, "Japan")
+        order = app.screen.order
+        assert order.client_reference not in screen_text(app)
+        qr = app.screen.query_one(QrCode).region
+        await pilot.press(*["down"] * 20)
+        await settle(pilot, app)
+        assert order.client_reference in screen_text(app)
+        assert app.screen.query_one(QrCode).region == qr and scan(app, qr) == [order.activation_code]
