@@ -137,3 +137,105 @@ class Held:
 
     def release(self) -> None:
         self.gate.set()
+
+
+# ---------------------------------------------------------------- run_before steps shared by the snapshot files
+
+
+def post_now(sandbox: Sandbox, path: str, body: dict) -> None:
+    """POST to the sandbox before the app runs (a fault or a clock move set up for a snapshot)."""
+
+    async def go():
+        async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
+            assert (await c.post(path, json=body)).status_code == 200
+
+    asyncio.run(go())
+
+
+async def ready(pilot) -> None:
+    await settle(pilot, pilot.app)
+
+
+def typed(*keys):
+    """A run_before: once started, press ``keys`` and let the screen settle."""
+
+    async def run(pilot):
+        await settle(pilot, pilot.app)
+        await pilot.press(*keys)
+        await settle(pilot, pilot.app)
+
+    return run
+
+
+async def to_placing(pilot, app: EsimApp) -> None:
+    """Japan to the confirmation, y, and not a moment more (the provider is made slow beforehand)."""
+    await to_confirmation(pilot, app)
+    await pilot.press("y")
+    await pilot.pause()
+
+
+async def to_orders_list(pilot, app: EsimApp) -> None:
+    """Two sales (Octopus Cards and eSIM Go Japan), then F2."""
+    await sell_japan(pilot, app)
+    await pilot.press("escape")
+    await sell_esimgo_japan(pilot, app)
+    await pilot.press("escape", "f2")
+    await settle(pilot, app)
+
+
+async def to_detail(pilot, app: EsimApp, sandbox: Sandbox, *, used_bytes: int = 0) -> None:
+    """Sell eSIM Go Japan, the customer installs it (and uses data), F2, find it, open, refresh."""
+    sold = await sold_and_closed(pilot, app, sell_esimgo_japan)
+    await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/install")
+    if used_bytes:
+        await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/usage", {"bytes": used_bytes})
+    await pilot.press("f2")
+    await settle(pilot, app)
+    await pilot.press(*sold.iccid[-4:], "enter")
+    await settle(pilot, app)
+    await pilot.press("r")
+    await settle(pilot, app)
+
+
+async def to_refund_of_an_unstarted_bundle(pilot, app: EsimApp) -> None:
+    """eSIM Go Japan delivered, not installed (its bundle not started): F2, open it, refresh, x."""
+    await sell_esimgo_japan(pilot, app)
+    await pilot.press("escape", "f2")
+    await settle(pilot, app)
+    await pilot.press("enter")
+    await settle(pilot, app)
+    await pilot.press("r")
+    await settle(pilot, app)
+    await pilot.press("x")
+    await settle(pilot, app)
+
+
+async def to_unsettled_detail(pilot, app: EsimApp, sandbox: Sandbox, *, lookups_fail: bool = True) -> None:
+    """An eSIM Go sale charged with its answer lost while eSIM Go could not list orders: its detail."""
+    await esimgo_sale_meeting(pilot, app, sandbox, {"kind": "drop_after_commit"}, lookups_fail=lookups_fail)
+    sold = next(iter(app.orders.values()))
+    await pilot.press("escape", "f2")
+    await settle(pilot, app)
+    await pilot.press(*sold.client_reference, "enter")
+    await settle(pilot, app)
+
+
+async def to_settle_choosing(pilot, app: EsimApp, sandbox: Sandbox) -> None:
+    """a on a sale needing attention, eSIM Go answering again: its possible orders; Enter on the first."""
+    await to_unsettled_detail(pilot, app, sandbox)
+    await sandbox_request(sandbox, "DELETE", "/_sandbox/faults")
+    await pilot.press("a")
+    await settle(pilot, app)
+    await pilot.press("enter")
+    await settle(pilot, app)
+
+
+#: The fault that makes an Octopus Cards order fail in a way the customer can fix (another plan).
+PLAN_UNAVAILABLE = {
+    "provider": "octopus",
+    "endpoint": "create_order",
+    "kind": "fail",
+    "failure_code": "PLAN_UNAVAILABLE",
+    "failure_reason": "The plan is no longer available",
+    "is_user_fixable": True,
+}

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.containers import Container
+from textual.geometry import Region
 
 from esim_tui.domain.codes import ActivationCode
 from esim_tui.ui.widgets.qr_code import QrCode
@@ -90,9 +91,12 @@ def screen_cells(app: App) -> list[list[Cell]]:
     return rows
 
 
-def screen_image(app: App) -> Image.Image:
-    """Paint the screen the way a terminal does with block elements, CELL_W x CELL_H pixels a cell."""
+def screen_image(app: App, region: Region | None = None) -> Image.Image:
+    """Paint the screen (or only ``region`` of it, e.g. the QR widget's) the way a terminal does with block
+    elements, CELL_W x CELL_H pixels a cell."""
     cells = screen_cells(app)
+    if region is not None:
+        cells = [row[region.x : region.right] for row in cells[region.y : region.bottom]]
     image = Image.new("RGB", (len(cells[0]) * CELL_W, len(cells) * CELL_H))
     draw = ImageDraw.Draw(image)
     for y, row in enumerate(cells):
@@ -114,9 +118,10 @@ def screen_image(app: App) -> Image.Image:
     return image
 
 
-def scan(app: App) -> list[str]:
-    """Decode the screen as a phone would; inverted (light-on-dark) codes are refused, as many phones do."""
-    results = zxingcpp.read_barcodes(screen_image(app), formats=zxingcpp.BarcodeFormat.QRCode, try_invert=False)
+def scan(app: App, region: Region | None = None) -> list[str]:
+    """Decode the screen (or ``region``) as a phone would; inverted (light-on-dark) codes are refused, as
+    many phones do."""
+    results = zxingcpp.read_barcodes(screen_image(app, region), formats=zxingcpp.BarcodeFormat.QRCode, try_invert=False)
     return [result.text for result in results]
 
 

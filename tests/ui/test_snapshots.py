@@ -2,53 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from esim_tui.domain.errors import ProviderUnreachable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import Held, make_app, sell_esimgo_japan, sell_japan, settle, to_confirmation
-
-
-def _post(sandbox, path, body):
-    import httpx
-
-    from esim_tui.sandbox.app import IN_PROCESS_URL, sandbox_transport
-
-    async def go():
-        async with httpx.AsyncClient(transport=sandbox_transport(sandbox), base_url=IN_PROCESS_URL) as c:
-            assert (await c.post(path, json=body)).status_code == 200
-
-    asyncio.run(go())
-
-
-async def _ready(pilot):
-    await settle(pilot, pilot.app)
-
-
-def _typed(*keys):
-    async def run(pilot):
-        await settle(pilot, pilot.app)
-        await pilot.press(*keys)
-        await settle(pilot, pilot.app)
-
-    return run
+from tests.ui.conftest import PLAN_UNAVAILABLE, Held, make_app, post_now, ready, sell_esimgo_japan, settle, to_placing, typed
 
 
 def test_catalogue_at_start(snap_compare, tmp_path):
     """The destination search has focus; every destination with its plan count, lowest price, providers."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_ready)
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=ready)
 
 
 def test_catalogue_filtered(snap_compare, tmp_path):
     """Typing 'jap' leaves Japan first."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"jap"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=typed(*"jap"))
 
 
 def test_catalogue_no_match(snap_compare, tmp_path):
     """A search that matches nothing says what to try instead."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"zzzz"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=typed(*"zzzz"))
 
 
 def test_catalogue_loading(snap_compare, tmp_path):
@@ -74,48 +47,46 @@ def test_catalogue_provider_down(snap_compare, tmp_path):
 
     for provider in app.sales.providers.values():
         provider.plans = down
-    assert snap_compare(app, terminal_size=(100, 30), run_before=_ready)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ready)
 
 
 def test_plans_for_japan(snap_compare, tmp_path):
     """The guide's three Japan plans side by side, sorted by price, with the detail pane."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"Japan", "enter"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=typed(*"Japan", "enter"))
 
 
 def test_confirmation_with_quote(snap_compare, tmp_path):
     """The plan, the provider's quote after the client discount, and the reference that will be sent."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"Japan", "enter", "enter"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=typed(*"Japan", "enter", "enter"))
 
 
 def test_confirmation_placing(snap_compare, tmp_path):
     """The busy state after y while the provider is slow to answer."""
     sandbox = make_sandbox()
-    _post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "delay", "seconds": 2})
+    post_now(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "delay", "seconds": 2})
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await to_confirmation(pilot, app)
-        await pilot.press("y")
-        await pilot.pause()
+        await to_placing(pilot, app)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run)
 
 
 def test_delivery_qr(snap_compare, tmp_path):
     """The delivered eSIM: the QR beside the activation code, SM-DP+, matching ID, ICCID and links."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(110, 32), run_before=_typed(*"Japan", "enter", "enter", "y"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(110, 32), run_before=typed(*"Japan", "enter", "enter", "y"))
 
 
 def test_delivery_terminal_too_small(snap_compare, tmp_path):
     """Too small for the QR: a clear message and the manual codes, never a broken QR."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(70, 20), run_before=_typed(*"Japan", "enter", "enter", "y"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(70, 20), run_before=typed(*"Japan", "enter", "enter", "y"))
 
 
 def test_failed_order_with_alternatives(snap_compare, tmp_path):
     """FAILED, user-fixable: the reason, the refund, the other plans for the destination."""
     sandbox = make_sandbox()
-    _post(sandbox, "/_sandbox/faults", {"provider": "octopus", "endpoint": "create_order", "kind": "fail", "failure_code": "PLAN_UNAVAILABLE", "failure_reason": "The plan is no longer available", "is_user_fixable": True})
-    assert snap_compare(make_app(tmp_path, sandbox), terminal_size=(100, 30), run_before=_typed(*"Japan", "enter", "enter", "y"))
+    post_now(sandbox, "/_sandbox/faults", PLAN_UNAVAILABLE)
+    assert snap_compare(make_app(tmp_path, sandbox), terminal_size=(100, 30), run_before=typed(*"Japan", "enter", "enter", "y"))
 
 
 def test_status_panel_following_orders(snap_compare, tmp_path):
@@ -141,14 +112,14 @@ def test_themes(snap_compare, tmp_path, theme):
     """The light and high-contrast themes on the plan choice."""
     app = make_app(tmp_path)
     app.theme = theme
-    assert snap_compare(app, terminal_size=(100, 30), run_before=_typed(*"Japan", "enter"))
+    assert snap_compare(app, terminal_size=(100, 30), run_before=typed(*"Japan", "enter"))
 
 
 def test_key_panel(snap_compare, tmp_path):
     """F1: every key of the screen and the app, with its binding."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(110, 30), run_before=_typed("f1"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(110, 30), run_before=typed("f1"))
 
 
 def test_command_palette_on_the_sandbox(snap_compare, tmp_path):
     """ctrl+p on the catalogue: the sell commands, the themes and the sandbox's training controls."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(110, 30), run_before=_typed("ctrl+p"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(110, 30), run_before=typed("ctrl+p"))

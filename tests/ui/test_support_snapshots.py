@@ -11,30 +11,17 @@ from tests.ui.conftest import (
     Held,
     esimgo_sale_meeting,
     make_app,
-    sandbox_post,
-    sandbox_request,
-    sell_esimgo_japan,
     sell_japan,
     settle,
-    sold_and_closed,
+    to_detail,
+    to_orders_list,
+    to_refund_of_an_unstarted_bundle,
+    to_settle_choosing,
+    to_unsettled_detail,
     without_waits,
 )
 
 SIZE = (110, 32)
-
-
-async def _to_detail(pilot, app, sandbox, *, used_bytes: int = 0) -> None:
-    """Sell eSIM Go Japan, the customer installs it (and uses data), F2, find it, open, refresh."""
-    sold = await sold_and_closed(pilot, app, sell_esimgo_japan)
-    await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/install")
-    if used_bytes:
-        await sandbox_post(sandbox, f"/_sandbox/esims/{sold.iccid}/usage", {"bytes": used_bytes})
-    await pilot.press("f2")
-    await settle(pilot, app)
-    await pilot.press(*sold.iccid[-4:], "enter")
-    await settle(pilot, app)
-    await pilot.press("r")
-    await settle(pilot, app)
 
 
 def test_orders_list(snap_compare, tmp_path):
@@ -43,11 +30,7 @@ def test_orders_list(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await sell_japan(pilot, app)
-        await pilot.press("escape")
-        await sell_esimgo_japan(pilot, app)
-        await pilot.press("escape", "f2")
-        await settle(pilot, app)
+        await to_orders_list(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
@@ -91,7 +74,7 @@ def test_order_detail_with_data_used(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await _to_detail(pilot, app, sandbox, used_bytes=250_000_000)
+        await to_detail(pilot, app, sandbox, used_bytes=250_000_000)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
@@ -102,7 +85,7 @@ def test_order_detail_when_the_provider_does_not_answer(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await _to_detail(pilot, app, sandbox)
+        await to_detail(pilot, app, sandbox)
         provider = app.sales.providers[app.screen.order.provider]
 
         async def timeout(order):
@@ -121,7 +104,7 @@ def test_top_up_plans(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await _to_detail(pilot, app, sandbox)
+        await to_detail(pilot, app, sandbox)
         await pilot.press("t")
         await settle(pilot, app)
 
@@ -135,7 +118,7 @@ def test_top_up_checking(snap_compare, tmp_path):
     held = Held()
 
     async def run(pilot):
-        await _to_detail(pilot, app, sandbox)
+        await to_detail(pilot, app, sandbox)
         app.sales.top_up_plans = held
         await pilot.press("t")
         await pilot.pause()
@@ -150,7 +133,7 @@ def test_refund_refused_for_a_started_bundle(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await _to_detail(pilot, app, sandbox, used_bytes=1_000_000)
+        await to_detail(pilot, app, sandbox, used_bytes=1_000_000)
         await pilot.press("x")
         await settle(pilot, app)
 
@@ -163,15 +146,7 @@ def test_refund_of_an_unstarted_bundle(snap_compare, tmp_path):
     app = make_app(tmp_path, sandbox)
 
     async def run(pilot):
-        await sell_esimgo_japan(pilot, app)  # delivered, not installed: its bundle has not started
-        await pilot.press("escape", "f2")
-        await settle(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
-        await pilot.press("r")
-        await settle(pilot, app)
-        await pilot.press("x")
-        await settle(pilot, app)
+        await to_refund_of_an_unstarted_bundle(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
@@ -189,28 +164,13 @@ def test_export_dialog(snap_compare, tmp_path):
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
 
-async def _to_unsettled_detail(pilot, app, sandbox, *, lookups_fail: bool = True) -> None:
-    """An eSIM Go sale charged with its answer lost while eSIM Go could not list orders: its detail."""
-    await esimgo_sale_meeting(pilot, app, sandbox, {"kind": "drop_after_commit"}, lookups_fail=lookups_fail)
-    sold = next(iter(app.orders.values()))
-    await pilot.press("escape", "f2")
-    await settle(pilot, app)
-    await pilot.press(*sold.client_reference, "enter")
-    await settle(pilot, app)
-
-
 def test_settle_by_hand_choosing_the_providers_order(snap_compare, tmp_path):
     """a on a sale needing attention: the provider's possible orders and 'none'; Enter asks for y."""
     sandbox = make_sandbox()
     app = without_waits(make_app(tmp_path, sandbox))
 
     async def run(pilot):
-        await _to_unsettled_detail(pilot, app, sandbox)
-        await sandbox_request(sandbox, "DELETE", "/_sandbox/faults")
-        await pilot.press("a")
-        await settle(pilot, app)
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await to_settle_choosing(pilot, app, sandbox)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
@@ -221,7 +181,7 @@ def test_settle_by_hand_when_the_provider_does_not_answer(snap_compare, tmp_path
     app = without_waits(make_app(tmp_path, sandbox))
 
     async def run(pilot):
-        await _to_unsettled_detail(pilot, app, sandbox)
+        await to_unsettled_detail(pilot, app, sandbox)
         await pilot.press("a")
         await settle(pilot, app)
 
@@ -235,7 +195,7 @@ def test_settle_by_hand_asking(snap_compare, tmp_path):
     held = Held([])
 
     async def run(pilot):
-        await _to_unsettled_detail(pilot, app, sandbox)
+        await to_unsettled_detail(pilot, app, sandbox)
         app.sales.possible_orders = held
         await pilot.press("a")
         await pilot.pause()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
@@ -20,6 +20,7 @@ from esim_tui.services.export import why_not_exportable
 from esim_tui.services.wording import customer, order_state, plan_summary
 from esim_tui.ui.screens.base import SaysWhyNot
 from esim_tui.ui.screens.export import ExportScreen
+from esim_tui.ui.widgets.code_text import CodeText, lpa_parts
 from esim_tui.ui.widgets.qr_code import QrCode
 from esim_tui.ui.widgets.top_bar import TopBar
 
@@ -53,17 +54,21 @@ class DeliveryScreen(SaysWhyNot, Screen):
     def compose(self) -> ComposeResult:
         order = self.order
         code = order.activation
+        usable = code is not None and not order.is_installed
         yield TopBar()
-        yield Static(
-            f"eSIM for {customer(order)} · {order.plan.destination.name} {plan_summary(order.plan)} · {order_state(order)}",
-            id="delivery-title",
-            markup=False,
-        )
+        # One line whatever the names' length: a wrapped title would take a row the QR needs.
+        with Horizontal(id="delivery-title-bar"):
+            yield Static(
+                f"eSIM for {customer(order)} · {order.plan.destination.name} {plan_summary(order.plan)}",
+                id="delivery-title",
+                markup=False,
+            )
+            yield Static(f" · {order_state(order)}", id="delivery-state", markup=False)
         with Horizontal(id="delivery-body"):
-            if code is not None and not order.is_installed:
+            if code is not None and usable:
                 yield QrCode(code.lpa, id="qr")
-            with VerticalScroll(id="delivery-codes"):
-                if code is not None and not order.is_installed:
+            with ScrollableContainer(id="delivery-codes"):
+                if usable:
                     yield Static("Scan with the phone's camera, or Settings → Mobile → Add eSIM → Use QR code.", classes="hint", markup=False)
                 elif order.is_installed:
                     yield Static(
@@ -72,21 +77,25 @@ class DeliveryScreen(SaysWhyNot, Screen):
                         classes="warning",
                         markup=False,
                     )
-                rows = [("ICCID", order.iccid or "—")]
-                if code is not None and not order.is_installed:  # a spent code is not shown again
-                    rows = [
-                        ("Activation code", code.lpa),
-                        ("SM-DP+ address", code.smdp_address),
-                        ("Matching ID", code.matching_id or "(none)"),
-                        *rows,
-                        ("iPhone, iOS 17.4+", code.apple_install_url),
-                        ("Android", code.android_install_url),
-                    ]
-                rows.append(("Client reference", order.client_reference))
-                for label, value in rows:
-                    yield Label(label, classes="code-label", markup=False)
-                    yield Static(value, classes="code-value", markup=False)
+                if code is not None and usable:  # a spent code is not shown again
+                    yield from self._code("Activation code (c copies it whole)", lpa_parts(code.lpa))
+                    yield from self._code("SM-DP+ address", [code.smdp_address])
+                    yield from self._code("Matching ID", [code.matching_id or "(none)"])
+                yield from self._code("ICCID", [order.iccid or "—"])
+                yield Label("Plan", classes="code-label", markup=False)
+                yield Static(order.plan.name, classes="plan-value", markup=False)
+                if code is not None and usable:
+                    yield Label("Install links (to tap or send; they wrap, not for reading out)", classes="code-label", markup=False)
+                    for label, url in (("iPhone, iOS 17.4+", code.apple_install_url), ("Android", code.android_install_url)):
+                        yield Label(label, classes="link-label", markup=False)
+                        yield Static(url, classes="code-value link-value", markup=False)
+                yield from self._code("Client reference", [order.client_reference])
         yield Footer()
+
+    @staticmethod
+    def _code(label: str, parts: list[str]) -> ComposeResult:
+        yield Label(label, classes="code-label", markup=False)
+        yield CodeText(parts, classes="code-value")
 
     def on_mount(self) -> None:
         self.esim_app.order_shown(self.order)

@@ -4,7 +4,7 @@ every bundle on it. From here the desk refreshes, shows the QR again, exports it
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -69,6 +69,9 @@ def _timeline_row(entry) -> tuple[str, ...]:
 
 class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
     BINDING_GROUP_TITLE = "Order"
+    # Below 100 columns the facts, bundles and timeline stack and scroll (styles/support.tcss): side by
+    # side they would cut the timeline and the bundles' data columns.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("r", "refresh", "Refresh", id="detail.refresh"),

@@ -16,7 +16,9 @@ force one (the screen's "large QR" toggle).
 Give the widget its room from the layout (styles/qr_code.tcss: ``width: 1fr; height: 1fr``) and it
 centres the code in it and re-plans on every resize. ``width: auto; height: auto`` also works: the widget
 then asks for the size of the largest form its container can hold, but a container that is later
-smaller than that would clip it, so prefer the fractional sizing.
+smaller than that would clip it, so prefer the fractional sizing. (The handover screen uses auto, so the
+codes beside it take exactly the room the code leaves; a message in place of the code keeps to a narrow
+column there.)
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ class QrCode(Widget):
 
     #: Appended to the "too small" message; the handover screen always shows the codes for manual entry.
     TOO_SMALL_HINT = "Enlarge the window, or use the manual codes instead."
+
+    #: With ``width: auto``, the most a message (in place of a code) asks for: the manual codes
+    #: beside it need the room more than the message does.
+    MESSAGE_WIDTH = 30
 
     payload: reactive[str] = reactive("", layout=True, init=False)
     """The text to encode (an activation code's ``lpa``). Empty draws nothing."""
@@ -196,7 +202,7 @@ class QrCode(Widget):
         if form is not None and self._matrix is not None:
             return self._matrix.cells(form)[0]
         _, message = self._plan(container)
-        return min(len(message), container.width)
+        return min(len(message), self.MESSAGE_WIDTH, container.width)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         form = self._fitting_form(container)
