@@ -321,10 +321,15 @@ class EsimApp(App):
             self.open_order(order)
 
     def order_shown(self, order: Order) -> None:
-        self.run_worker(self._mark_shown(order), group="shown", exit_on_error=False)
+        self.run_worker(self._noted(self.sales.mark_shown(order)), group="shown", exit_on_error=False)
 
-    async def _mark_shown(self, order: Order) -> None:
-        self.order_changed(await self.sales.mark_shown(order))
+    def note_event(self, order: Order, event: str, detail: str = "") -> None:
+        """The agent did ``event`` with the order (copied its code, exported it): on its timeline. An app
+        worker, so a dialog that closes at once does not cancel it."""
+        self.run_worker(self._noted(self.sales.note(order, event, detail)), group="noted", exit_on_error=False)
+
+    async def _noted(self, saving: Awaitable[Order]) -> None:
+        self.order_changed(await saving)
 
     def back_to_catalogue(self) -> None:
         if self.current_mode != "sell":
