@@ -11,7 +11,14 @@ from datetime import timedelta
 import pytest
 
 from esim_tui.cli import main
-from esim_tui.domain.orders import ActivationStatus, BundleState, BundleUsage, InstallState, OrderKind, OrderStatus
+from esim_tui.domain.orders import (
+    ActivationStatus,
+    BundleState,
+    BundleUsage,
+    InstallState,
+    OrderKind,
+    OrderStatus,
+)
 from esim_tui.store.orders import OrderStore
 from tests.store_helpers import T, order_for, sample_plan, sold
 

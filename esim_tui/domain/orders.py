@@ -262,10 +262,9 @@ class Order(BaseModel):
         if self.activation_code is None:
             self.activation_code = code
             self.note(at, "ACTIVATION CODE RECEIVED")
-        elif code != self.activation_code:
-            if not self._noted("ACTIVATION CODE DIFFERS"):  # once, not at every poll that repeats it
-                self.needs_attention = "The provider sent a different activation code; the first one is kept."
-                self.note(at, "ACTIVATION CODE DIFFERS", "kept the first one")
+        elif code != self.activation_code and not self._noted("ACTIVATION CODE DIFFERS"):  # once, not at every poll
+            self.needs_attention = "The provider sent a different activation code; the first one is kept."
+            self.note(at, "ACTIVATION CODE DIFFERS", "kept the first one")
 
     def _noted(self, event: str, detail: str | None = None) -> bool:
         return any(c.event == event and (detail is None or c.detail == detail) for c in self.history)

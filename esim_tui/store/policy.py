@@ -22,7 +22,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from esim_tui.domain.orders import REFUNDED, ActivationStatus, InstallState, Order, OrderStatus
+from esim_tui.domain.orders import (
+    REFUNDED,
+    ActivationStatus,
+    InstallState,
+    Order,
+    OrderStatus,
+)
 
 SETTLE_AFTER_INSTALL = timedelta(days=2)
 KEEP_UNINSTALLED = timedelta(days=400)

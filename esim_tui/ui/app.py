@@ -369,7 +369,10 @@ class EsimApp(App):
 
         order = self.orders.get(order.id, order)
         if order.status is OrderStatus.DELIVERED and not order.needs_attention and (order.activation_code or order.is_installed):
-            if order.activation_status is None or order.activation_status.value != "EXPIRED":
+            from esim_tui.services.wording import past_validity
+
+            # An expired eSIM (the provider says so, or its validity ran out): what happened, not its QR.
+            if (order.activation_status is None or order.activation_status.value != "EXPIRED") and not past_validity(order, self.sales.now()):
                 self.push_screen(DeliveryScreen(order))
                 return
         alternatives: tuple[Plan, ...] = ()

@@ -23,7 +23,15 @@ from esim_tui.domain.orders import (
 from esim_tui.domain.plans import ProviderName
 from esim_tui.services.following import stage as follow_stage
 from esim_tui.services.ordering import CODE_COPIED, EXPORTED
-from esim_tui.services.support import OrderFilter, OrderFinder, describe, render_text, stage, summary, timeline
+from esim_tui.services.support import (
+    OrderFilter,
+    OrderFinder,
+    describe,
+    render_text,
+    stage,
+    summary,
+    timeline,
+)
 from esim_tui.services.wording import order_state
 from esim_tui.store.orders import OrderStore
 from esim_tui.store.policy import shows_in_play
