@@ -147,4 +147,5 @@ class CatalogueCache:
             if refresh or not fresh:
                 self.plans = await self._fetch()
                 self._fetched_at = self._monotonic()
+            assert self.plans is not None
             return self.plans

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 import httpx
@@ -222,7 +222,7 @@ class EsimGo(Provider):
                 break
         return tuple(plans.values())
 
-    async def _organisation(self) -> dict:
+    async def _organisation(self) -> dict[str, Any]:
         body = await self.http.read_json("/organisation", what="organisation")
         if not isinstance(body, dict):
             raise MalformedResponse(self.name, "the organisation is not an object")
@@ -342,8 +342,8 @@ class EsimGo(Provider):
             raise OutcomeUnknown(self.name, detail=f"{len(candidates)} orders could be this one: {ids}")
         return candidates[0] if candidates else None
 
-    async def _orders_since(self, since: datetime) -> list[dict]:
-        out: list[dict] = []
+    async def _orders_since(self, since: datetime) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
         stamp = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         for page in range(1, MAX_ORDER_PAGES + 1):
             params = {"includeIccids": "true", "page": page, "limit": ORDERS_PER_PAGE, "createdAt": f"gte:{stamp}"}
@@ -420,7 +420,7 @@ class EsimGo(Provider):
             product_name=clean(view.item, max_length=120),
         )
 
-    async def _install_details(self, reference: str) -> list[dict]:
+    async def _install_details(self, reference: str) -> list[dict[str, Any]]:
         response = await self.http.read("/esims/assignments", params={"reference": reference}, what="such order", headers={"Accept": "application/json"})
         body = self.http.json(response)
         items = body if isinstance(body, list) else [body]
@@ -428,7 +428,7 @@ class EsimGo(Provider):
             raise MalformedResponse(self.name, "install details are not objects")
         return items
 
-    def _esim_code(self, esim: dict) -> tuple[str, str]:
+    def _esim_code(self, esim: dict[str, Any]) -> tuple[str, str]:
         """ICCID and the LPA activation code ``LPA:1$<SM-DP+ without scheme>$<matching ID>``."""
         iccid = provider_iccid(esim.get("iccid"), self.name)
         if iccid is None:
@@ -510,7 +510,7 @@ class EsimGo(Provider):
                 raise MalformedResponse(self.name, "a bundle on the eSIM has no name or assignments")
             out.extend(a for raw in entry["assignments"] if (a := _assignment(entry["name"], raw)) is not None)
         # Oldest first; assignments of the same moment by their (increasing, numeric) ids.
-        return sorted(out, key=lambda a: (a.assigned_at or _EPOCH, int(a.assignment_id) if (a.assignment_id or "").isdigit() else 0))
+        return sorted(out, key=lambda a: (a.assigned_at or _EPOCH, int(a.assignment_id) if a.assignment_id and a.assignment_id.isdigit() else 0))
 
     async def balance(self) -> Money | None:
         body = await self._organisation()
@@ -643,16 +643,16 @@ class _Skip(ValueError):
 class _OrderView:
     """An order answer read once: what matching and mapping need."""
 
-    data: dict
+    data: dict[str, Any]
     reference: str
     status: OrderStatus
-    lines: list[dict]
+    lines: list[dict[str, Any]]
     charged: Money
     created_at: datetime | None
-    esims: list[dict]
+    esims: list[dict[str, Any]]
 
     @property
-    def line(self) -> dict:
+    def line(self) -> dict[str, Any]:
         return self.lines[0]
 
     @property
@@ -688,7 +688,7 @@ def _assignment(name: str, a: Any) -> BundleUsage | None:
     )
 
 
-def _order_body(kind: str, bundle: str, iccid: str | None = None) -> dict:
+def _order_body(kind: str, bundle: str, iccid: str | None = None) -> dict[str, Any]:
     line: dict[str, Any] = {"type": "bundle", "quantity": 1, "item": bundle, "allowReassign": False}
     if iccid is not None:
         line["iccids"] = [iccid]  # a top-up; never reassigned to a new eSIM behind our back
@@ -746,7 +746,7 @@ def _whole(value: Any) -> int:
     return int(value)
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

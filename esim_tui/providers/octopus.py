@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -100,7 +100,7 @@ class OctopusCards(Provider):
         products = [p async for p in self._pages(f"{PREFIX}/products", "products")]
         gate = asyncio.Semaphore(PRODUCT_FETCHES_AT_ONCE)
 
-        async def variants_of(product: dict) -> list[Plan]:
+        async def variants_of(product: dict[str, Any]) -> list[Plan]:
             destination = _destination(product)
             if destination is None:
                 return []
@@ -115,7 +115,7 @@ class OctopusCards(Provider):
         groups = await asyncio.gather(*(variants_of(p) for p in products if isinstance(p, dict)))
         return tuple(plan for group in groups for plan in group)
 
-    async def _pages(self, path: str, what: str, params: dict | None = None):
+    async def _pages(self, path: str, what: str, params: dict[str, Any] | None = None) -> AsyncIterator[Any]:
         page = 1
         while True:
             response = await self.http.read(path, params={**(params or {}), "page": page, "per_page": PAGE_SIZE}, what=what)
@@ -136,10 +136,10 @@ class OctopusCards(Provider):
                 return
             page += 1
 
-    async def _all(self, path: str, what: str, params: dict | None = None) -> list:
+    async def _all(self, path: str, what: str, params: dict[str, Any] | None = None) -> list[Any]:
         return [item async for item in self._pages(path, what, params)]
 
-    def _plan(self, product: dict, variant: dict, destination: Destination) -> Plan | None:
+    def _plan(self, product: dict[str, Any], variant: dict[str, Any], destination: Destination) -> Plan | None:
         try:
             gb = Decimal(variant.get("data_amount_gb") or 0)
             unlimited = gb <= 0
@@ -229,7 +229,7 @@ class OctopusCards(Provider):
 
     # ------------------------------------------------------------ parsing
 
-    def _order(self, data: dict) -> ProviderOrder:
+    def _order(self, data: dict[str, Any]) -> ProviderOrder:
         try:
             status = OrderStatus(str(data["status"]).upper())
             if status is OrderStatus.UNKNOWN:
@@ -287,7 +287,7 @@ class OctopusCards(Provider):
         )
 
 
-def _unwrap(body: Any, provider: str) -> dict:
+def _unwrap(body: Any, provider: str) -> dict[str, Any]:
     """Single objects come as {"data": {...}} in the docs' examples, bare in the guide's code: take both."""
     if isinstance(body, dict) and isinstance(body.get("data"), dict):
         body = body["data"]
@@ -296,7 +296,7 @@ def _unwrap(body: Any, provider: str) -> dict:
     return body
 
 
-def _destination(product: dict) -> Destination | None:
+def _destination(product: dict[str, Any]) -> Destination | None:
     code = str(product.get("country_code") or "").strip().upper()
     if code == "GLO":
         return destinations.GLOBAL

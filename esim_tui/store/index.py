@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from esim_tui.store.storage import atomic_write
 
@@ -138,7 +138,7 @@ def write_index(path: Path, fp: list[int], keys: Keys) -> None:
 # the active file, n the archive segment n. Plain tuples of str/int: the garbage collector can skip
 # them, which matters with 100,000 orders.
 Entry = tuple[int, int, int, str | None, str | None, str | None]
-_KEY_COLUMNS = {"ref": 3, "iccid": 4, "poid": 5}
+_KEY_COLUMNS: dict[str, Literal[3, 4, 5]] = {"ref": 3, "iccid": 4, "poid": 5}
 
 
 class Index:
@@ -173,7 +173,7 @@ class Index:
                         continue
                     if old is not None:
                         self.stale.add((old[0], oid))
-                    entries[oid] = tuple(rest)  # type: ignore[assignment]
+                    entries[oid] = tuple(rest)
             self.count = Counter(e[0] for e in entries.values())
         self.entries = entries
         ids = list(entries)
@@ -236,7 +236,7 @@ def _multimap(keys: list[str | None], ids: list[str]) -> dict[str, str | tuple[s
         groups: dict[str, list[str]] = {}
         for k, oid in zip(keys, ids):
             if k in shared:
-                groups.setdefault(k, []).append(oid)  # type: ignore[arg-type]
+                groups.setdefault(k, []).append(oid)
         out.update((k, tuple(g)) for k, g in groups.items())
     return out
 

@@ -99,7 +99,31 @@ _LOCATION, _REV = itemgetter(0), itemgetter(1)  # of an index entry
 
 
 class _OrderTable(Table):
-    document_id_class = str  # the order's own id is the TinyDB document id
+    """The orders of one file, keyed by the order's own id. TinyDB types document ids as int; this
+    store keys them by str, so the typed calls below are the one place that says so."""
+
+    document_id_class = str  # type: ignore[assignment]
+
+    def has(self, oid: str) -> bool:
+        return self.contains(doc_id=oid)  # type: ignore[arg-type]
+
+    def doc(self, oid: str) -> Document | None:
+        found: Document | None = self.get(doc_id=oid)  # type: ignore[call-overload]
+        return found
+
+    def replace(self, oid: str, doc: dict[str, Any]) -> None:
+        self.update(_replace_with(doc), doc_ids=[oid])  # type: ignore[arg-type,list-item]
+
+    def drop(self, oids: list[str]) -> None:
+        self.remove(doc_ids=oids)  # type: ignore[arg-type]
+
+
+def _oid(doc: Document) -> str:
+    return doc.doc_id  # type: ignore[return-value]  # str: see _OrderTable
+
+
+def _filed(doc: dict[str, Any], oid: str) -> Document:
+    return Document(doc, doc_id=oid)  # type: ignore[arg-type]  # str: see _OrderTable
 
 
 class _OrderDB(TinyDB):
@@ -306,7 +330,9 @@ class OrderStore:
         stored = self._read_doc(order.id)
         code = stored.get("activation_code") if stored is not None else None
         if code and order.activation_code != code:
-            raise ActivationCodeKept(self._path_of(self._index.where(order.id)), order.id, replaced=bool(order.activation_code))
+            where = self._index.where(order.id)
+            assert where is not None  # it was just read from there
+            raise ActivationCodeKept(self._path_of(where), order.id, replaced=bool(order.activation_code))
 
     def get(self, order_id: str) -> Order | None:
         """The order with this id, active or archived; None if there is none."""
@@ -339,7 +365,7 @@ class OrderStore:
         """The orders not settled yet (the active file), newest first."""
         with self._lock:
             self._check_open()
-            docs = {d.doc_id: d for d in self._table(ACTIVE).all() if self._index.where(d.doc_id) == ACTIVE}
+            docs = {_oid(d): d for d in self._table(ACTIVE).all() if self._index.where(_oid(d)) == ACTIVE}
             return [self._to_order(docs[oid], ACTIVE) for oid in self._index.newest_first(docs)]
 
     def all(self) -> Iterator[Order]:
@@ -362,8 +388,8 @@ class OrderStore:
                     if where is not None and where != ACTIVE and where not in loaded:
                         loaded.add(where)
                         for other in self._table(where).all():
-                            if position.get(other.doc_id, -1) > n and self._index.where(other.doc_id) == where:
-                                pending[other.doc_id] = other
+                            if position.get(_oid(other), -1) > n and self._index.where(_oid(other)) == where:
+                                pending[_oid(other)] = other
                     doc = self._read_doc(oid)
                 where = self._index.where(oid)
                 order = self._to_order(doc, where) if doc is not None and where is not None else None
@@ -460,7 +486,7 @@ class OrderStore:
                 continue  # a superseded copy, or changed since (read-only): ``summaries`` reads it alone
             ids.append(oid)
             revs.append(entry[1])
-            orders.append(self._to_order(Document(doc, doc_id=oid), where))
+            orders.append(self._to_order(_filed(doc, oid), where))
         return ids, revs, summary.make(orders)
 
     def _write_summary(
@@ -490,7 +516,7 @@ class OrderStore:
             movers = [
                 d
                 for d in self._table(ACTIVE).all()
-                if self._index.where(d.doc_id) == ACTIVE and is_settled(self._to_order(d, ACTIVE), now)
+                if self._index.where(_oid(d)) == ACTIVE and is_settled(self._to_order(d, ACTIVE), now)
             ]
             batch = movers
             while batch:
@@ -635,8 +661,10 @@ class OrderStore:
             self._segments.move_to_end(where)
         return db
 
-    def _table(self, where: int) -> Table:
-        return self._db(where).table(TABLE, cache_size=0)
+    def _table(self, where: int) -> _OrderTable:
+        table = self._db(where).table(TABLE, cache_size=0)
+        assert isinstance(table, _OrderTable)
+        return table
 
     def _segment_with_room(self) -> int:
         n = self._index.max_location or 1
@@ -646,10 +674,10 @@ class OrderStore:
         table = self._table(where)
         self._note_write(where)
         try:
-            if table.contains(doc_id=oid):
-                table.update(_replace_with(doc), doc_ids=[oid])
+            if table.has(oid):
+                table.replace(oid, doc)
             else:
-                table.insert(Document(doc, doc_id=oid))
+                table.insert(_filed(doc, oid))
         except StoreWriteFailed:
             self._resync(where)
             raise
@@ -661,12 +689,12 @@ class OrderStore:
         for d in docs:
             new = dict(d)
             new["_rev"] = self._take_rev()
-            moved.append((d.doc_id, new))
+            moved.append((_oid(d), new))
         try:
-            fresh = [Document(new, doc_id=oid) for oid, new in moved if not table.contains(doc_id=oid)]
+            fresh = [_filed(new, oid) for oid, new in moved if not table.has(oid)]
             for oid, new in moved:
-                if table.contains(doc_id=oid):  # an old superseded copy: rare, one write each
-                    table.update(_replace_with(new), doc_ids=[oid])
+                if table.has(oid):  # an old superseded copy: rare, one write each
+                    table.replace(oid, new)
             table.insert_multiple(fresh)
         except StoreWriteFailed:
             self._resync(seg)
@@ -693,7 +721,7 @@ class OrderStore:
         for where, ids in by_where.items():
             self._note_write(where)
             try:
-                self._table(where).remove(doc_ids=ids)
+                self._table(where).drop(ids)
             except StoreError as err:
                 log.warning("could not remove %d superseded copies from %s: %s", len(ids), self._path_of(where), err)
                 self._resync(where)
@@ -702,10 +730,11 @@ class OrderStore:
 
     def _resync(self, where: int) -> None:
         """After a failed write, make the index match what the file really holds now."""
-        db = self._db(where)
-        db.storage.forget()
+        storage = self._db(where).storage
+        assert isinstance(storage, AtomicJSONStorage)
+        storage.forget()
         try:
-            data = db.storage.read()
+            data = storage.read()
         except StoreError as err:
             log.warning("could not re-read %s after a failed write: %s", self._path_of(where), err)
             return
@@ -751,7 +780,7 @@ class OrderStore:
             where = self._index.where(oid)
             if where is None:
                 return None
-            doc = self._table(where).get(doc_id=oid)
+            doc = self._table(where).doc(oid)
             if doc is not None and revision(doc) == self._index.rev(oid):
                 return doc
             if not self.read_only:
@@ -773,8 +802,8 @@ class OrderStore:
             # The message names the field, never its value (it may be an activation code).
             detail = f"order {data.get('id')!r} is not a valid order record ({field}: {first['msg']})"
             raise StoreCorrupt(path, detail, existing_backup(path)) from None
-        if isinstance(doc, Document) and doc.doc_id != order.id:
-            detail = f"the record filed as {doc.doc_id!r} is order {order.id!r}"
+        if isinstance(doc, Document) and _oid(doc) != order.id:
+            detail = f"the record filed as {_oid(doc)!r} is order {order.id!r}"
             raise StoreCorrupt(path, detail, existing_backup(path))
         return order
 

@@ -127,7 +127,7 @@ def remove_stale_temporaries(folder: Path, owns: Callable[[str], bool]) -> list[
 
     Only call this while holding the store's lock: a running writer's temp file looks the same.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:

@@ -23,7 +23,7 @@ from esim_tui.store.storage import atomic_write
 
 FORMAT = 1
 
-T = TypeVar("T", covariant=True)
+T = TypeVar("T")
 
 # What a damaged or hand-edited summary file may raise in Summary.read: caught, and the segment read.
 UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError)
