@@ -51,9 +51,10 @@ def build_parser(details: bool = True) -> argparse.ArgumentParser:
                            description="Orders matching every word (ICCID or its last digits, client reference, customer, "
                            "e-mail, provider order id, destination, plan, date YYYY-MM-DD), newest first. "
                            "Exit status 1 when none matches. Never prints an activation code.")
-    find.add_argument("text", nargs="+", metavar="TEXT", help="what to look for; several words must all match")
+    find.add_argument("text", nargs="*", metavar="TEXT",
+                      help="what to look for; several words must all match (none: every order, e.g. with --status)")
     find.add_argument("--status", default="all", type=_order_filter, metavar="FILTER",
-                      help=f"only orders in this state: {', '.join(_filters()) if details else '…'} (default all)")
+                      help=f"only orders in this state, as the Orders screen names it: {', '.join(_filters()) if details else '…'} (default all)")
     find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON lines, one order per line")
     find.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS, help=training)
     show = desk.add_parser("show", help="one order's detail and whole life",
@@ -78,12 +79,17 @@ class _Version(argparse.Action):
 def _filters() -> list[str]:
     from esim_tui.services.support import OrderFilter
 
-    return [f.value for f in OrderFilter]
+    return [f.cli_name for f in OrderFilter]
+
+
+_FILTER_ALIASES = {"depleted": "out_of_data"}  # the provider's word, as earlier versions named the filter
 
 
 def _order_filter(value: str) -> str:
+    """The filter's value ("out_of_data") from its name as typed: "out-of-data", "Out of data", "depleted"."""
     wanted = value.strip().lower().replace("-", "_").replace(" ", "_")
-    if wanted not in _filters():
+    wanted = _FILTER_ALIASES.get(wanted, wanted)
+    if wanted.replace("_", "-") not in _filters():
         raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(_filters())}")
     return wanted
 

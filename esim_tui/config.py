@@ -49,6 +49,8 @@ class UiSettings(_Section):
     """Remap keys by binding id, e.g. keymap = { "confirm.buy" = "b" } (F1 shows the ids; an unknown id or a clash stops the start)."""
     export_folder: Path = Path("~/esim-tui-exports")
     """Where "export" offers to save a QR (PNG, SVG) and its install links; the agent may type another."""
+    keep_finished_hours: float = Field(default=24.0, ge=0)
+    """How long an expired or refunded order stays under "Orders in play" after it ended, in hours."""
 
 
 class BalanceSettings(_Section):

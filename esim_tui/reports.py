@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +21,10 @@ from esim_tui import jsonnum
 from esim_tui.config import Settings
 from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import Order
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def row_line(row) -> str:
@@ -41,7 +46,7 @@ def row_line(row) -> str:
 def order_line(order: Order) -> str:
     from esim_tui.services.support import summary
 
-    return row_line(summary(order))
+    return row_line(summary(order, _now()))
 
 
 def order_file(settings: Settings, sandbox: bool = False) -> Path:
@@ -121,17 +126,22 @@ def find_orders(
     again: str = "esim-tui orders find",
     out: TextIO | None = None,
 ) -> int:
-    """``orders find``: the orders matching ``text`` (0), or none (1), as the Orders screen finds them."""
+    """``orders find``: the orders matching ``text`` (0), or none (1), as the Orders screen finds them.
+    No text: every order (in ``status``)."""
     from esim_tui.services.support import OrderFilter, OrderFinder
 
     out = out or sys.stdout
     with _read_only_store(settings, sandbox, again) as store:
         if store is None:
             return 1
-        rows = OrderFinder.load(store).search(text, OrderFilter(status))
+        rows = OrderFinder.load(store, _now()).search(text, OrderFilter(status))
     if not rows:
-        where = "" if status == "all" else f" among {status.replace('_', ' ')} orders"
-        print(f"No order matches {text!r}{where}.", file=sys.stderr)
+        label = OrderFilter(status).label.lower()  # as the Orders screen says it
+        if not text.strip():
+            print("No orders yet." if status == "all" else f"No orders under {OrderFilter(status).label}.", file=sys.stderr)
+        else:
+            where = "" if status == "all" else f" among {label} orders"
+            print(f"No order matches {text!r}{where}.", file=sys.stderr)
         return 1
     for row in rows:
         out.write((json.dumps(row.as_json(), ensure_ascii=False) if as_json else row_line(row)) + "\n")
@@ -157,8 +167,9 @@ def show_order(
             )
             return 1
         linked = linked_orders(store, order)
+    now = _now()
     if as_json:
-        out.write(json.dumps(describe(order, linked), ensure_ascii=False, indent=2) + "\n")
+        out.write(json.dumps(describe(order, linked, now), ensure_ascii=False, indent=2) + "\n")
     else:
-        out.write(render_text(order, linked))
+        out.write(render_text(order, linked, now))
     return 0

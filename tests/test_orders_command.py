@@ -88,3 +88,15 @@ def test_json_on_an_empty_store_is_empty_json_lines_and_the_reason_goes_to_stder
     assert main(["--db", str(db), "orders", "--json"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "1 training sale: " in err and err.rstrip().endswith("orders --json --sandbox")
+
+
+def test_orders_lists_an_esim_past_its_validity_as_expired_not_out_of_data(tmp_path, capsys):
+    from esim_tui.domain.orders import BundleState, BundleUsage
+
+    with OrderStore.open(tmp_path / "orders.json") as store:
+        dry = BundleUsage(bundle_name="b", state=BundleState.DEPLETED, initial_bytes=10**9, remaining_bytes=0)
+        store.save(order_for(sample_plan(), "ESIM-20261122-OVER0001", status=OrderStatus.DELIVERED, iccid="8944158813998698796",
+                             bundles=(dry,), expires_at=T + timedelta(days=7)))  # ended long before the real clock
+    assert main(["--db", str(tmp_path / "orders.json"), "orders"]) == 0
+    line = capsys.readouterr().out
+    assert "Expired" in line and "Out of data" not in line

@@ -11,7 +11,14 @@ from datetime import timedelta
 import pytest
 
 from esim_tui.cli import main
-from esim_tui.domain.orders import InstallState, OrderKind, OrderStatus
+from esim_tui.domain.orders import (
+    ActivationStatus,
+    BundleState,
+    BundleUsage,
+    InstallState,
+    OrderKind,
+    OrderStatus,
+)
 from esim_tui.store.orders import OrderStore
 from tests.store_helpers import T, order_for, sample_plan, sold
 
@@ -129,3 +136,45 @@ def test_orders_find_as_an_installed_command(desk, tmp_path):
                           capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert [line.split("  ")[1] for line in done.stdout.splitlines()] == ["ESIM-20261120-ANA00001"]
+
+
+@pytest.fixture
+def in_use(tmp_path):
+    """eSIMs in use: one active, one out of data, one out of data and past its validity; the --db option."""
+    far = T + timedelta(days=4000)  # valid long after the real clock `orders find` reads
+    with OrderStore.open(tmp_path / "orders-sandbox.json", clock=lambda: T) as store:
+        for n, (reference, state, ends) in enumerate([("ESIM-20261120-LIVE0001", BundleState.ACTIVE, far),
+                                                       ("ESIM-20261121-DRY00002", BundleState.DEPLETED, far),
+                                                       ("ESIM-20261122-OVER0003", BundleState.DEPLETED, T + timedelta(days=7))]):
+            bundle = BundleUsage(bundle_name="b", state=state, initial_bytes=10**9, remaining_bytes=0 if state is BundleState.DEPLETED else 10**8)
+            store.save(sold(reference, f"894400000000000000{n}", customer_label=reference[-6:], install_state=InstallState.INSTALLED,
+                            installed_at=T, activation_status=ActivationStatus.ACTIVE, bundles=(bundle,), expires_at=ends))
+    return ["--db", str(tmp_path / "orders.json")]
+
+
+def _references(out: str) -> list[str]:
+    return [line.split("  ")[1] for line in out.splitlines()]
+
+
+def test_find_with_a_status_and_no_text_lists_every_order_in_it(in_use, capsys):
+    code, out, _ = run(capsys, *in_use, "orders", "find", "--status", "active")
+    assert code == 0 and _references(out) == ["ESIM-20261120-LIVE0001"]
+    code, out, err = run(capsys, *in_use, "orders", "find", "--status", "failed")
+    assert code == 1 and out == "" and "No orders under Failed." in err
+
+
+@pytest.mark.parametrize("name", ["out-of-data", "Out of data", "depleted"])
+def test_the_out_of_data_filter_is_named_as_the_screen_says_it(in_use, capsys, name):
+    code, out, _ = run(capsys, *in_use, "orders", "find", "--status", name)
+    # Past its validity, the other one out of data reads Expired (as the screen says it).
+    assert code == 0 and _references(out) == ["ESIM-20261121-DRY00002"] and "Out of data" in out
+    code, out, _ = run(capsys, *in_use, "orders", "find", "--status", "expired", "--json")
+    assert [(r["client_reference"], r["state"], r["stage"]) for r in map(json.loads, out.splitlines())] == [
+        ("ESIM-20261122-OVER0003", "Expired", "expired")]
+
+
+def test_the_help_lists_the_filters_in_the_screens_words(capsys):
+    with pytest.raises(SystemExit):
+        main(["orders", "find", "--help"])
+    helped = " ".join(capsys.readouterr().out.split())
+    assert "out-of-data" in helped and "needs-attention" in helped and "depleted" not in helped

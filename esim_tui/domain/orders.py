@@ -221,8 +221,9 @@ class Order(BaseModel):
         if answer.charged is not None:
             new.price = answer.charged
         if answer.iccid and new.iccid and answer.iccid != new.iccid:
-            new.needs_attention = f"The provider now reports ICCID {answer.iccid}, not {new.iccid}."
-            new.note(at, "ICCID MISMATCH", answer.iccid)
+            if not new._noted("ICCID MISMATCH", answer.iccid):  # once, not at every poll that repeats it
+                new.needs_attention = f"The provider now reports ICCID {answer.iccid}, not {new.iccid}."
+                new.note(at, "ICCID MISMATCH", answer.iccid)
         elif answer.iccid:
             new.iccid = answer.iccid
         new._take_code(answer.activation_code, at)
@@ -244,9 +245,11 @@ class Order(BaseModel):
             if getattr(esim, name) is not None:
                 setattr(new, name, getattr(esim, name))
         if esim.bundles:
-            before = {b.bundle_name: b.state for b in new.bundles}
-            for b in esim.bundles:
-                if before.get(b.bundle_name) != b.state:
+            # Each assignment by its own key: an eSIM may hold several bundles of one name, and keyed
+            # by name alone one of them would be noted again at every poll.
+            before = dict(zip(_bundle_keys(new.bundles), (b.state for b in new.bundles), strict=True))
+            for key, b in zip(_bundle_keys(esim.bundles), esim.bundles, strict=True):
+                if before.get(key) != b.state:
                     new.note(at, f"bundle {b.state.value}", b.bundle_name)
             new.bundles = esim.bundles
         new.updated_at = at
@@ -259,9 +262,23 @@ class Order(BaseModel):
         if self.activation_code is None:
             self.activation_code = code
             self.note(at, "ACTIVATION CODE RECEIVED")
-        elif code != self.activation_code:
+        elif code != self.activation_code and not self._noted("ACTIVATION CODE DIFFERS"):  # once, not at every poll
             self.needs_attention = "The provider sent a different activation code; the first one is kept."
             self.note(at, "ACTIVATION CODE DIFFERS", "kept the first one")
+
+    def _noted(self, event: str, detail: str | None = None) -> bool:
+        return any(c.event == event and (detail is None or c.detail == detail) for c in self.history)
+
+
+def _bundle_keys(bundles: tuple[BundleUsage, ...]) -> list[tuple[str, str]]:
+    """Which assignment each bundle is: its id or reference where the provider gives one, else its name
+    and how many of that name came before it."""
+    seen: dict[str, int] = {}
+    keys = []
+    for b in bundles:
+        n = seen[b.bundle_name] = seen.get(b.bundle_name, 0) + 1
+        keys.append((b.bundle_name, b.assignment_id or b.assignment_reference or f"#{n}"))
+    return keys
 
 
 # ---------------------------------------------------------------- client references

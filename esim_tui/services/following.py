@@ -15,15 +15,19 @@ from datetime import datetime, timedelta
 from esim_tui.domain.errors import ProviderError
 from esim_tui.domain.orders import ActivationStatus, Order, OrderStatus
 from esim_tui.services.ordering import Sales
+from esim_tui.services.wording import past_validity
 
 log = logging.getLogger(__name__)
 
 
-def stage(order: Order) -> str | None:
-    """What there is still to follow for an order, or None when it is settled."""
+def stage(order: Order, now: datetime | None = None) -> str | None:
+    """What there is still to follow for an order at ``now``, or None when it is settled (past its
+    validity too: nothing more will happen to it)."""
     if order.status in (OrderStatus.UNKNOWN, OrderStatus.PENDING):
         return "fulfilment"
     if order.status is not OrderStatus.DELIVERED or order.activation_status is ActivationStatus.EXPIRED or order.refunded:
+        return None
+    if past_validity(order, now):
         return None
     if not order.is_installed:
         return "install"
@@ -55,7 +59,7 @@ class Follower:
 
     def track(self, order: Order, *, soon: bool = False) -> None:
         """Follow ``order`` on its provider's schedule (``soon``: ask at the next tick)."""
-        current = stage(order)
+        current = stage(order, self.now())
         if current is None:
             self._tracks.pop(order.id, None)
             return

@@ -56,6 +56,8 @@ Sleep = Callable[[float], Awaitable[None]]
 OUTCOME_UNKNOWN = "Outcome unknown:"
 HAND_LOOKBACK = timedelta(hours=6)  # how far before the intent the desk is shown possible orders
 RECEIPT = "RECEIPT"
+# What the agent does with a sale, noted on its timeline each time (see ``Sales.note``).
+SHOWN, SHOWN_AGAIN, CODE_COPIED, EXPORTED, REFUND_CHECKED = "SHOWN", "SHOWN AGAIN", "CODE COPIED", "EXPORTED", "REFUND CHECKED"
 
 #: Waits between look-ups of an order whose outcome is unknown (it may land late).
 LOOKUP_WAITS = (1.0, 3.0, 8.0)
@@ -80,6 +82,10 @@ def refund_owner(bundle: BundleUsage, orders: Sequence[Order]) -> Order | None:
 
 def _was_sent(order: Order) -> bool:
     return any(change.event == "SENT" for change in order.history)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def utc_now() -> datetime:
@@ -111,6 +117,7 @@ class Sales:
         self.sleep = sleep
         self.reference_prefix = reference_prefix
         self._mint = mint
+        self._saving = asyncio.Lock()  # one save at a time: each keeps the history the record already has
 
     def provider(self, name: ProviderName) -> Provider:
         return self.providers[name]
@@ -219,7 +226,8 @@ class Sales:
         try:
             sent = await self.provider(order.provider).send_receipt(order, order.customer_email)
         except ProviderError as exc:
-            order.note(self.now(), f"{RECEIPT} NOT SENT", exc.message)
+            # After the charge: the error's own advice ("nothing was charged", "try again") would be false here.
+            order.note(self.now(), f"{RECEIPT} NOT SENT", f"{exc.what} The sale itself went through: hand the customer the codes on screen.")
         else:
             if not sent:
                 return order
@@ -377,11 +385,24 @@ class Sales:
         return order
 
     async def mark_shown(self, order: Order) -> Order:
-        if order.shown_at is not None:
-            return order
-        updated = order.model_copy(deep=True)
+        """The activation code is on screen: the first time, and each time it is shown again. A spent
+        code (the eSIM is installed) is not shown, so nothing is noted then."""
+        current = await self.order(order.id) or order
+        if current.activation_code is None or current.is_installed:
+            return current
+        if current.shown_at is not None:
+            return await self.note(current, SHOWN_AGAIN)
+        updated = current.model_copy(deep=True)
         updated.shown_at = self.now()
-        updated.note(updated.shown_at, "SHOWN")
+        updated.note(updated.shown_at, SHOWN)
+        await self._save(updated)
+        return updated
+
+    async def note(self, order: Order, event: str, detail: str = "") -> Order:
+        """Note what the agent did with the order (copied the code, exported it...) on its timeline, on
+        the record on file (the caller's copy may be older). Every time: each is its own event."""
+        updated = (await self.order(order.id) or order).model_copy(deep=True)
+        updated.note(self.now(), event, detail)
         await self._save(updated)
         return updated
 
@@ -413,7 +434,17 @@ class Sales:
         ``order`` is the record that bought it (see ``refund_owner``). None: the provider's answer to
         a refund at all (Octopus Cards: none through its API)."""
         name, assignment_id = _bundle_key(bundle)
-        return await self.provider(order.provider).check_refund(order, name, assignment_id=assignment_id)
+        try:
+            check = await self.provider(order.provider).check_refund(order, name, assignment_id=assignment_id)
+        except ProviderError as exc:
+            await self.note(order, REFUND_CHECKED, f"{name or order.plan.name}: {exc.what}")
+            raise
+        if check.refundable:
+            answer = f"{check.amount} would be refunded" if check.amount is not None else "refundable"
+        else:
+            answer = f"cannot be refunded{': ' + check.reason if check.reason else ''}"
+        await self.note(order, REFUND_CHECKED, f"{name}: {answer}")
+        return check
 
     async def refund(self, order: Order, bundle: BundleUsage | str) -> tuple[Order, RefundCheck]:
         """Revoke the bundle and refund it, then record it on ``order``, the record that bought it.
@@ -491,4 +522,18 @@ class Sales:
         return rivals
 
     async def _save(self, order: Order) -> None:
-        await asyncio.to_thread(self.store.save, order)
+        async with self._saving:
+            await asyncio.to_thread(self._save_keeping_history, order)
+
+    def _save_keeping_history(self, order: Order) -> None:
+        """Save ``order`` with every event the record on file already has: a copy read before an agent's
+        note or a poll's news (a refresh waits on the provider meanwhile) must not drop it."""
+        stored = self.store.get(order.id)
+        if stored is not None:
+            have = set(order.history)
+            missing = [c for c in stored.history if c not in have]
+            if missing:
+                order.history = sorted([*order.history, *missing], key=lambda c: _aware(c.at))
+            if order.shown_at is None:
+                order.shown_at = stored.shown_at
+        self.store.save(order)

@@ -50,7 +50,7 @@ from esim_tui.domain.orders import (
 )
 from esim_tui.domain.plans import ProviderName, format_bytes
 from esim_tui.domain.text import clean
-from esim_tui.services.wording import activation_words, customer, data_left, order_state, plan_summary, top_up_mark
+from esim_tui.services.wording import activation_words, customer, data_left, order_state, past_validity, plan_summary, top_up_mark
 
 # ---------------------------------------------------------------- filters
 
@@ -63,9 +63,9 @@ class OrderFilter(StrEnum):
     1. ``failed``: the order FAILED or was CANCELLED;
     2. ``pending``: PENDING, or UNKNOWN (sent, no definite answer yet);
     2a. ``refunded``: its bundle was refunded;
-    3. ``expired``: the eSIM's activation status is EXPIRED;
+    3. ``expired``: the eSIM's activation status is EXPIRED, or (given the time) it is past its validity;
     4. ``active``: a bundle is active;
-    5. ``depleted``: a bundle is out of data (and none is active);
+    5. ``out_of_data``: a bundle is out of data (and none is active);
     6. ``expired``: its bundles ended (expired or lapsed) and none is queued or being prepared;
     7. ``active``: the activation status is ACTIVE (providers that report no bundles);
     8. ``installed``: installed (or installed, then removed), no bundle started yet;
@@ -82,7 +82,7 @@ class OrderFilter(StrEnum):
     DELIVERED = "delivered"
     INSTALLED = "installed"
     ACTIVE = "active"
-    DEPLETED = "depleted"
+    OUT_OF_DATA = "out_of_data"
     EXPIRED = "expired"
     REFUNDED = "refunded"
     FAILED = "failed"
@@ -90,19 +90,22 @@ class OrderFilter(StrEnum):
 
     @property
     def label(self) -> str:
-        """The filter's name on screen."""
-        return _FILTER_LABELS.get(self, self.value.replace("_", " ").capitalize())
+        """The filter's name on screen ("Out of data", as ``wording.order_state`` says it)."""
+        return self.value.replace("_", " ").capitalize()
 
-
-_FILTER_LABELS = {OrderFilter.DEPLETED: "Out of data"}  # as wording.order_state says it
+    @property
+    def cli_name(self) -> str:
+        """Its name on the command line: the screen's words, e.g. ``out-of-data``."""
+        return self.value.replace("_", "-")
 
 
 _ENDED = frozenset({BundleState.EXPIRED, BundleState.LAPSED})
 _WAITING = frozenset({BundleState.PROCESSING, BundleState.QUEUED})
 
 
-def stage(order: Order) -> OrderFilter:
-    """The one stage of its life ``order`` is in (see ``OrderFilter`` for the rules)."""
+def stage(order: Order, now: datetime | None = None) -> OrderFilter:
+    """The one stage of its life ``order`` is in at ``now`` (see ``OrderFilter`` for the rules; without
+    ``now``, as if its validity had not run out)."""
     if order.status in (OrderStatus.FAILED, OrderStatus.CANCELLED):
         return OrderFilter.FAILED
     if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
@@ -110,12 +113,12 @@ def stage(order: Order) -> OrderFilter:
     if order.refunded:
         return OrderFilter.REFUNDED
     states = {b.state for b in order.own_bundles}
-    if order.activation_status is ActivationStatus.EXPIRED:
+    if order.activation_status is ActivationStatus.EXPIRED or past_validity(order, now):
         return OrderFilter.EXPIRED
     if BundleState.ACTIVE in states:
         return OrderFilter.ACTIVE
     if BundleState.DEPLETED in states:
-        return OrderFilter.DEPLETED
+        return OrderFilter.OUT_OF_DATA
     if states & _ENDED and not states & _WAITING:
         return OrderFilter.EXPIRED
     if order.activation_status is ActivationStatus.ACTIVE and not states:
@@ -125,9 +128,9 @@ def stage(order: Order) -> OrderFilter:
     return OrderFilter.DELIVERED
 
 
-def filters_of(order: Order) -> frozenset[OrderFilter]:
+def filters_of(order: Order, now: datetime | None = None) -> frozenset[OrderFilter]:
     """Every filter that shows ``order``: ``all``, its stage, and ``needs_attention`` when flagged."""
-    found = {OrderFilter.ALL, stage(order)}
+    found = {OrderFilter.ALL, stage(order, now)}
     if order.needs_attention:
         found.add(OrderFilter.NEEDS_ATTENTION)
     return frozenset(found)
@@ -244,13 +247,14 @@ def _pair_key(pair: tuple[OrderRow, str]) -> tuple[datetime, str]:
     return row[_CREATED], row[_ID]  # _sort_key(row), by index: this runs 100,000 times at load
 
 
-def summary(order: Order) -> OrderRow:
-    """The order's row, as the Orders screen and ``esim-tui orders`` list it."""
-    return _summarise(order, _same)[0]
+def summary(order: Order, now: datetime | None = None) -> OrderRow:
+    """The order's row at ``now``, as the Orders screen and ``esim-tui orders`` list it."""
+    return _summarise(order, _same, now)[0]
 
 
-def _summarise(order: Order, share: Callable[[Any], Any]) -> tuple[OrderRow, str]:
-    """The order's row, and its search text before ``fold``. ``share`` returns one copy of equal values."""
+def _summarise(order: Order, share: Callable[[Any], Any], now: datetime | None = None) -> tuple[OrderRow, str]:
+    """The order's row, and its search text before ``fold``. ``share`` returns one copy of equal values.
+    Without ``now`` (the store's summaries, kept for days), as if no validity had run out: see ``_as_of``."""
     plan = order.plan
     dest = plan.destination
     row = OrderRow(
@@ -264,8 +268,8 @@ def _summarise(order: Order, share: Callable[[Any], Any]) -> tuple[OrderRow, str
         summary=share(plan_summary(plan)),
         destination=share(dest.name),
         price=share(order.price),
-        state=share(order_state(order)),
-        stage=stage(order),
+        state=share(order_state(order, now)),
+        stage=stage(order, now),
         needs_attention=bool(order.needs_attention),
         iccid=order.iccid,
         data_left=share(data_left(order)),
@@ -442,6 +446,19 @@ def _same(value: Any) -> Any:
     return value
 
 
+_LIVE = frozenset({OrderFilter.DELIVERED, OrderFilter.INSTALLED, OrderFilter.ACTIVE, OrderFilter.OUT_OF_DATA})
+_VALID_UNTIL = OrderRow._fields.index("valid_until")
+
+
+def _as_of(rows: list[OrderRow], now: datetime) -> None:
+    """Rows summarised without the time, made to read as at ``now`` in place: a delivered eSIM past its
+    validity is expired (``stage``, ``wording.order_state``), whatever its last bundle said."""
+    for i, until in enumerate(map(operator.itemgetter(_VALID_UNTIL), rows)):
+        if until is not None and _aware(until) <= now and rows[i][_STAGE] in _LIVE:
+            row = rows[i]
+            rows[i] = row._replace(stage=OrderFilter.EXPIRED, state=row.state if row.needs_attention else "Expired")
+
+
 class _Answer(NamedTuple):
     rows: list[OrderRow]
     texts: list[str]  # parallel to rows: narrowing a later query needs no lookup
@@ -454,7 +471,8 @@ class OrderFinder:
     all other calls only read. Not thread-safe: call it from one thread (the UI's).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now  # what "past its validity" is measured against; None: never
         self._rows: list[OrderRow] = []
         self._texts: list[str] = []
         self._by_id: dict[str, OrderRow] = {}
@@ -465,18 +483,18 @@ class OrderFinder:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def load(cls, store) -> OrderFinder:
+    def load(cls, store, now: datetime | None = None) -> OrderFinder:
         """Every order in ``store`` (an OrderStore), active and archived, from the store's summaries
-        (see ``DeskSummary``): the same rows as ``from_orders(store.all())``, without parsing every order."""
-        finder = cls()
+        (see ``DeskSummary``): the same rows as ``from_orders(store.all(), now)``, without parsing every order."""
+        finder = cls(now)
         with _collection_paused():
             finder._fill(store.summaries(DESK_SUMMARY), folded=True)
         return finder
 
     @classmethod
-    def from_orders(cls, orders: Iterable[Order]) -> OrderFinder:
-        """A finder over ``orders`` (any order; kept newest first)."""
-        finder = cls()
+    def from_orders(cls, orders: Iterable[Order], now: datetime | None = None) -> OrderFinder:
+        """A finder over ``orders`` (any order; kept newest first), as they stand at ``now``."""
+        finder = cls(now)
         finder._fill((_summarise(order, finder._share) for order in orders), folded=False)
         return finder
 
@@ -487,6 +505,8 @@ class OrderFinder:
         by_id = dict(zip(map(_FIRST, map(_FIRST, pairs)), pairs))
         ordered = sorted(by_id.values(), key=_pair_key, reverse=True)
         self._rows = list(map(_FIRST, ordered))
+        if self._now is not None:
+            _as_of(self._rows, self._now)
         # Folded in one pass, in search order: the texts lie together in memory, which makes a scan of
         # all of them two to three times faster than texts scattered among the parsed orders.
         self._texts = list(map(_SECOND, ordered)) if folded else [fold(raw) for _, raw in ordered]
@@ -570,7 +590,7 @@ class OrderFinder:
 
     def update(self, order: Order) -> OrderRow:
         """Take in a new or changed order (call it on every save). Returns its new row."""
-        row, raw = _summarise(order, self._share)
+        row, raw = _summarise(order, self._share, self._now)
         text = fold(raw)
         old = self._by_id.get(order.id)
         if old is not None:
@@ -623,6 +643,10 @@ _EVENTS = {
     "ACTIVATION CODE RECEIVED": "Activation code received",
     "ACTIVATION CODE DIFFERS": "A different activation code came",
     "SHOWN": "Activation code shown",
+    "SHOWN AGAIN": "Activation code shown again",
+    "CODE COPIED": "Activation code copied",
+    "EXPORTED": "QR and install links exported",
+    "REFUND CHECKED": "Refund looked into",
     "ICCID MISMATCH": "The provider reports another ICCID",
     "NEEDS ATTENTION": "Needs attention",
     "SETTLED BY HAND": "Settled by hand",
@@ -648,7 +672,10 @@ _EVENTS = {
     "bundle revoked": "Bundle revoked",
     "bundle lapsed": "Bundle lapsed unused",
 }
+# What the provider reports of the eSIM: each fact once on the timeline, however often a poll repeats it.
+_PROVIDER_FACTS = frozenset({*(s.value for s in InstallState), *(s.value for s in ActivationStatus), *(f"bundle {s.value}" for s in BundleState)})
 _ACCEPTED = ("PENDING", "DELIVERED")  # the provider took the order: the shop is charged then
+_FACT_WORDS = frozenset(_EVENTS[e] for e in _PROVIDER_FACTS if e in _EVENTS)  # as the timeline words them
 _LINKED_ID = re.compile(r"\(order ([^)\s]+)\)$")
 
 
@@ -686,7 +713,16 @@ def timeline(order: Order, linked: Iterable[Order] = ()) -> list[TimelineEntry]:
         entries.append(TimelineEntry(_aware(order.activated_at), _EVENTS["ACTIVE"]))
     entries += _linked_entries(order, linked)
     entries.sort(key=lambda e: e.at)  # stable: same-time entries keep the history's order
-    return [e for i, e in enumerate(entries) if i == 0 or e != entries[i - 1]]
+    # Once each: an entry told twice, and a fact of the provider's reported again (a poll answering
+    # INSTALLED after a DOWNLOADED blip). Each of the agent's actions is its own entry, with its time.
+    seen: set[object] = set()
+    once = []
+    for entry in entries:
+        key = (entry.event, entry.detail) if entry.event in _FACT_WORDS else entry
+        if key not in seen:
+            seen.add(key)
+            once.append(entry)
+    return once
 
 
 def _intent(order: Order) -> str:
@@ -802,7 +838,7 @@ def _bundle(b: BundleUsage) -> dict[str, Any]:
     }
 
 
-def describe(order: Order, linked: Iterable[Order] = ()) -> dict[str, Any]:
+def describe(order: Order, linked: Iterable[Order] = (), now: datetime | None = None) -> dict[str, Any]:
     """What the order detail shows, JSON-ready (money as exact strings, times ISO 8601, text cleaned).
 
     The activation code is included only while the eSIM is not installed (the desk may read it to the
@@ -822,8 +858,8 @@ def describe(order: Order, linked: Iterable[Order] = ()) -> dict[str, Any]:
         "client_reference": order.client_reference,
         "kind": order.kind.value,
         "linked_order_id": order.linked_order_id,
-        "state": order_state(order),
-        "stage": stage(order).value,
+        "state": order_state(order, now),
+        "stage": stage(order, now).value,
         "needs_attention": clean(order.needs_attention, max_length=500) or None,
         "status": order.status.value,
         "failure": (
@@ -868,7 +904,7 @@ def describe(order: Order, linked: Iterable[Order] = ()) -> dict[str, Any]:
                              else ("top-up" if o.kind is OrderKind.TOP_UP else "follow-up sale")),
                 "plan": clean(o.plan.name, max_length=200),
                 "price": money_json(o.price),
-                "state": order_state(o),
+                "state": order_state(o, now),
                 "created_at": _iso(o.created_at),
             }
             for o in linked
@@ -890,9 +926,9 @@ def _money(value: dict[str, str] | None) -> str:
     return f"{format_amount(Decimal(value['amount']))} {value['currency']}" if value else "—"
 
 
-def render_text(order: Order, linked: Iterable[Order] = ()) -> str:
+def render_text(order: Order, linked: Iterable[Order] = (), now: datetime | None = None) -> str:
     """The order detail as plain text (``esim-tui orders show``): the same facts as ``describe``."""
-    d = describe(order, linked)
+    d = describe(order, linked, now)
     plan = d["plan"]
     who = d["customer"]["label"] or "—"
     if d["customer"]["email"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from esim_tui.domain.codes import iccid_tail
 from esim_tui.domain.orders import ActivationStatus, BundleState, Order, OrderKind, OrderStatus
@@ -22,8 +22,18 @@ def activation_words(order: Order) -> str:
     return status.value.replace("_", " ").lower()
 
 
-def order_state(order: Order) -> str:
-    """One phrase for where the order is in its life."""
+def past_validity(order: Order, now: datetime | None) -> bool:
+    """A delivered eSIM whose validity has run out at ``now``, whatever its last reported bundle says
+    (providers stop reporting, and the desk stops asking, once a bundle is out of data)."""
+    if now is None or order.expires_at is None or order.status is not OrderStatus.DELIVERED:
+        return False
+    expires = order.expires_at.replace(tzinfo=UTC) if order.expires_at.tzinfo is None else order.expires_at
+    return expires <= now
+
+
+def order_state(order: Order, now: datetime | None = None) -> str:
+    """One phrase for where the order is in its life at ``now`` (without it: as if its validity had
+    not run out)."""
     if order.needs_attention:
         return "Needs attention"
     if order.status is OrderStatus.UNKNOWN:
@@ -36,8 +46,8 @@ def order_state(order: Order) -> str:
         return "Cancelled"
     if order.refunded:
         return "Refunded"
-    if order.activation_status is ActivationStatus.EXPIRED:
-        return "Expired"
+    if order.activation_status is ActivationStatus.EXPIRED or past_validity(order, now):
+        return "Expired"  # before "Out of data": an eSIM past its validity is over, data or not
     # Its own bundle on the eSIM (a sale and its top-ups share one eSIM, each bought its own bundle).
     states = {b.state for b in order.own_bundles}
     live = {BundleState.ACTIVE, BundleState.QUEUED, BundleState.PROCESSING}

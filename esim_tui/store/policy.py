@@ -22,7 +22,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from esim_tui.domain.orders import ActivationStatus, InstallState, Order, OrderStatus
+from esim_tui.domain.orders import (
+    REFUNDED,
+    ActivationStatus,
+    InstallState,
+    Order,
+    OrderStatus,
+)
 
 SETTLE_AFTER_INSTALL = timedelta(days=2)
 KEEP_UNINSTALLED = timedelta(days=400)
@@ -41,6 +47,30 @@ def is_settled(order: Order, now: datetime) -> bool:
         since = order.installed_at or order.updated_at
         return _utc(now) - _utc(since) >= SETTLE_AFTER_INSTALL
     return _utc(now) - _utc(order.created_at) >= KEEP_UNINSTALLED
+
+
+def finished_at(order: Order, now: datetime) -> datetime | None:
+    """When the order's eSIM was over for the counter, or None while it is not: refunded (when), or
+    expired (the end of its validity, else when the provider said so)."""
+    refund = next((c.at for c in order.history if c.event == REFUNDED), None)
+    if refund is not None:
+        return _utc(refund)
+    if order.status is not OrderStatus.DELIVERED:
+        return None
+    ends = _utc(order.expires_at) if order.expires_at is not None else None
+    if ends is not None and ends <= _utc(now):
+        return ends
+    if order.activation_status is ActivationStatus.EXPIRED:
+        said = next((c.at for c in order.history if c.event == ActivationStatus.EXPIRED.value), None)
+        return _utc(said or ends or order.updated_at)
+    return None
+
+
+def shows_in_play(order: Order, now: datetime, keep_finished: timedelta) -> bool:
+    """Whether "Orders in play" lists ``order`` at ``now``: an expired or refunded one for
+    ``keep_finished`` after it ended (the customer may come back to the counter about it), then not."""
+    ended = finished_at(order, now)
+    return ended is None or _utc(now) - ended < keep_finished
 
 
 def _utc(value: datetime) -> datetime:

@@ -353,10 +353,15 @@ class EsimApp(App):
             self.open_order(order)
 
     def order_shown(self, order: Order) -> None:
-        self.run_worker(self._mark_shown(order), group="shown", exit_on_error=False)
+        self.run_worker(self._noted(self.sales.mark_shown(order)), group="shown", exit_on_error=False)
 
-    async def _mark_shown(self, order: Order) -> None:
-        self.order_changed(await self.sales.mark_shown(order))
+    def note_event(self, order: Order, event: str, detail: str = "") -> None:
+        """The agent did ``event`` with the order (copied its code, exported it): on its timeline. An app
+        worker, so a dialog that closes at once does not cancel it."""
+        self.run_worker(self._noted(self.sales.note(order, event, detail)), group="noted", exit_on_error=False)
+
+    async def _noted(self, saving: Awaitable[Order]) -> None:
+        self.order_changed(await saving)
 
     def back_to_catalogue(self) -> None:
         if self.current_mode != "sell":
@@ -396,7 +401,10 @@ class EsimApp(App):
 
         order = self.orders.get(order.id, order)
         if order.status is OrderStatus.DELIVERED and not order.needs_attention and (order.activation_code or order.is_installed):
-            if order.activation_status is None or order.activation_status.value != "EXPIRED":
+            from esim_tui.services.wording import past_validity
+
+            # An expired eSIM (the provider says so, or its validity ran out): what happened, not its QR.
+            if (order.activation_status is None or order.activation_status.value != "EXPIRED") and not past_validity(order, self.sales.now()):
                 self.push_screen(DeliveryScreen(order))
                 return
         alternatives: tuple[Plan, ...] = ()

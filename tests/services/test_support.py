@@ -76,7 +76,7 @@ def ids(rows):
         ({"install_state": InstallState.INSTALLED, "bundles": (BundleUsage(bundle_name="b", state=BundleState.QUEUED),)}, F.INSTALLED),
         ({"install_state": InstallState.INSTALLED, "bundles": (BundleUsage(bundle_name="b", state=BundleState.ACTIVE),)}, F.ACTIVE),
         ({"activation_status": ActivationStatus.ACTIVE}, F.ACTIVE),
-        ({"activation_status": ActivationStatus.ACTIVE, "bundles": (BundleUsage(bundle_name="b", state=BundleState.DEPLETED),)}, F.DEPLETED),
+        ({"activation_status": ActivationStatus.ACTIVE, "bundles": (BundleUsage(bundle_name="b", state=BundleState.DEPLETED),)}, F.OUT_OF_DATA),
         # Out of data on the first bundle, a top-up in use: active.
         ({"bundles": (BundleUsage(bundle_name="a", state=BundleState.DEPLETED), BundleUsage(bundle_name="b", state=BundleState.ACTIVE))}, F.ACTIVE),
         ({"activation_status": ActivationStatus.EXPIRED}, F.EXPIRED),

@@ -51,9 +51,9 @@ def test_orders_list_loading(snap_compare, tmp_path, monkeypatch):
     gate = threading.Event()
     real_load = support.OrderFinder.load
 
-    def slow_load(store):
+    def slow_load(store, now=None):
         gate.wait(10)
-        return real_load(store)
+        return real_load(store, now)
 
     monkeypatch.setattr(support.OrderFinder, "load", staticmethod(slow_load))
 

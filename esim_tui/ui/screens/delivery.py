@@ -17,6 +17,7 @@ from textual.widgets import Footer, Label, Static
 
 from esim_tui.domain.orders import Order
 from esim_tui.services.export import why_not_exportable
+from esim_tui.services.ordering import CODE_COPIED
 from esim_tui.services.wording import customer, order_state, plan_summary
 from esim_tui.ui.screens.base import SaysWhyNot
 from esim_tui.ui.screens.export import ExportScreen
@@ -117,6 +118,7 @@ class DeliveryScreen(SaysWhyNot, Screen):
         code = self.order.activation_code
         if code:
             self.app.copy_to_clipboard(code)
+            self.esim_app.note_event(self.order, CODE_COPIED)
             self.notify(f"Copied the activation code {code}", title="Copied", markup=False)
         else:
             self.notify("This order has no activation code to copy.", severity="warning", markup=False)

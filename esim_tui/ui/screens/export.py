@@ -17,6 +17,7 @@ from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
 from esim_tui.domain.errors import EsimTuiError
 from esim_tui.domain.orders import Order
 from esim_tui.services.export import Export, export_install
+from esim_tui.services.ordering import EXPORTED
 from esim_tui.services.wording import customer
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class ExportScreen(ShowsWorkerFailures, ModalScreen[Export | None]):
             answer.add_class("warning")
             return
         self.esim_app.notify(f"Saved {len(result.files)} files in {result.folder}", title="Exported", markup=False)
+        self.esim_app.note_event(self.order, EXPORTED, f"{len(result.files)} files in {result.folder}")
         self.dismiss(result)
 
     @on(Button.Pressed, "#cancel")

@@ -128,7 +128,7 @@ class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
         rows = [
             ("Customer", order.customer_label or "—"),
             ("E-mail", order.customer_email or "—"),
-            ("State", order_state(order)),
+            ("State", order_state(order, self.esim_app.sales.now())),
             ("Plan", plan.name),
             ("Destination", plan.destination.label),
             ("Data / validity", plan_summary(plan)),
@@ -152,7 +152,7 @@ class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
 
     def show(self, order: Order) -> None:
         self.order = order
-        title = f"Order {order.id} · {customer(order)} · {order_state(order)}"
+        title = f"Order {order.id} · {customer(order)} · {order_state(order, self.esim_app.sales.now())}"
         self.query_one("#detail-title", Static).update(title)
         grid = self.query_one("#detail-facts", Grid)
         with self.app.batch_update():

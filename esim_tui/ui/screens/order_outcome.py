@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -13,7 +14,7 @@ from textual.widgets import Footer, Static
 
 from esim_tui.domain.orders import ActivationStatus, Order, OrderStatus
 from esim_tui.domain.plans import Plan
-from esim_tui.services.wording import customer, order_state, plan_summary
+from esim_tui.services.wording import customer, order_state, past_validity, plan_summary
 from esim_tui.ui.screens.plans import COLUMNS, _row
 from esim_tui.ui.widgets.offer_table import OfferTable
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
     from esim_tui.ui.app import EsimApp
 
 
-def explain(order: Order) -> str:
-    """What happened to the order and what the agent can do, in plain words."""
+def explain(order: Order, now: datetime | None = None) -> str:
+    """What happened to the order (at ``now``) and what the agent can do, in plain words."""
     name = order.provider.display
     if order.needs_attention:
         return f"{order.needs_attention}\nClient reference {order.client_reference}: quote it to {name} support."
@@ -37,14 +38,14 @@ def explain(order: Order) -> str:
         else:
             lines.append("This is a problem on the provider's side. Try again later or choose another provider.")
         return "\n".join(lines)
-    if order.activation_status is ActivationStatus.EXPIRED:
+    if order.activation_status is ActivationStatus.EXPIRED or past_validity(order, now):
         return (
             "This eSIM's plan has expired: its validity ran out. There is no refund once the code was issued.\n"
             "Press n to sell a new plan for the same destination."
         )
     if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
         return f"{name} is still preparing this eSIM. esim-tui keeps checking and shows it as soon as it is ready."
-    return order_state(order)
+    return order_state(order, now)
 
 
 class OrderOutcomeScreen(Screen):
@@ -68,8 +69,9 @@ class OrderOutcomeScreen(Screen):
         order = self.order
         yield TopBar()
         with Vertical(id="outcome-box"):
-            yield Static(f"{order_state(order)}: {customer(order)} · {order.plan.name} ({plan_summary(order.plan)})", classes="screen-title", markup=False)
-            yield Static(explain(order), id="outcome-text", markup=False)
+            now = self.esim_app.sales.now()
+            yield Static(f"{order_state(order, now)}: {customer(order)} · {order.plan.name} ({plan_summary(order.plan)})", classes="screen-title", markup=False)
+            yield Static(explain(order, now), id="outcome-text", markup=False)
             if self.alternatives:
                 yield Static("Other plans for this destination", classes="panel-title", markup=False)
                 yield OfferTable(COLUMNS, _row, id="alternatives")

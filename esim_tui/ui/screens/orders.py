@@ -67,7 +67,7 @@ class FindsOrders(TypesIntoSearch, ShowsWorkerFailures, Screen):
     @work(exclusive=True, group="order-list", thread=True, exit_on_error=False, description="Reading the order records")
     def load(self) -> None:
         # A thread: reading years of archives must not freeze the screen.
-        finder = OrderFinder.load(self.esim_app.sales.store)
+        finder = OrderFinder.load(self.esim_app.sales.store, self.esim_app.sales.now())  # past validity reads Expired
         self.app.call_from_thread(self._loaded, finder)
 
     def _loaded(self, finder: OrderFinder) -> None:

@@ -67,7 +67,9 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
         except EsimTuiError as exc:
             self._show_busy(False)
             self._no_refund(f"Cannot refund: {exc.message}")
+            await self._noted()
             return
+        await self._noted()
         self.check = check
         self._show_busy(False)
         if check.refundable:
@@ -78,6 +80,12 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
         else:
             self._no_refund(f"This bundle cannot be refunded. {check.reason or 'The provider refuses it.'}")
         self.refresh_bindings()
+
+    async def _noted(self) -> None:
+        """The look into a refund is on the order's timeline (``Sales.check_refund`` noted it): show it."""
+        noted = await self.esim_app.sales.order(self.order.id)
+        if noted is not None:
+            self.esim_app.order_changed(noted)
 
     def _no_refund(self, why: str) -> None:
         """Say why; only Cancel is left to press."""

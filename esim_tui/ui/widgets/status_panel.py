@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -29,31 +30,43 @@ COLUMNS = (
 )
 
 
-def _row(order: Order) -> tuple[str, ...]:
-    from esim_tui.services.wording import customer, data_left, order_state, short_time, top_up_mark
+#: How often the panel looks at the clock: orders run out of validity, and finished ones leave.
+RECHECK_SECONDS = 60.0
+
+
+def _row(order: Order, now: datetime | None = None) -> tuple[str, ...]:
+    from esim_tui.services.wording import (
+        customer,
+        data_left,
+        order_state,
+        short_time,
+        top_up_mark,
+    )
 
     return (
         customer(order),
         f"{top_up_mark(order.kind)}{order.plan.destination.name} {order.plan.data_label}/{order.plan.validity_days}d",
-        order_state(order),
+        order_state(order, now),
         data_left(order),
         short_time(order.expires_at),
     )
 
 
 class StatusPanel(Vertical):
-    """Orders in play (refunded ones leave), newest first; updated as polls and sales report back. Enter opens one."""
+    """Orders in play, newest first; updated as polls and sales report back. Enter opens one. Expired and
+    refunded ones leave ``ui.keep_finished_hours`` after they ended."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.orders: list[Order] = []
+        self.orders: list[Order] = []  # those listed
+        self.known: list[Order] = []  # every order given, listed or not (one may come back, e.g. flagged)
         self.errors: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Orders in play", classes="panel-title", markup=False)
         yield OfferTable(
             COLUMNS,
-            _row,
+            lambda order: _row(order, self._now()),
             empty_text="No orders in play. Sold eSIMs appear here until they expire.",
             key=attrgetter("id"),
             left_text=ORDER_LEFT,
@@ -65,9 +78,27 @@ class StatusPanel(Vertical):
     def table(self) -> OfferTable:
         return self.query_one("#orders-in-play", OfferTable)
 
+    def on_mount(self) -> None:
+        self.set_interval(RECHECK_SECONDS, self.recheck)
+
+    def _now(self) -> datetime | None:
+        sales = getattr(self.app, "sales", None)  # None before the app has booted: no order to show yet
+        return sales.now() if sales is not None else None
+
+    def recheck(self) -> None:
+        """Show the orders as they stand now (validity run out, finished ones gone)."""
+        if self.known:
+            self.show(self.known)
+
     def show(self, orders: list[Order]) -> None:
-        # A refunded sale is over: nothing left to hand over or follow.
-        self.orders = sorted((o for o in orders if not o.refunded), key=lambda o: o.created_at, reverse=True)
+        from esim_tui.store.policy import shows_in_play
+
+        self.known = list(orders)
+        now = self._now()
+        ctx = getattr(self.app, "ctx", None)
+        hours = ctx.settings.ui.keep_finished_hours if ctx is not None else 24.0
+        listed = [o for o in orders if now is None or shows_in_play(o, now, timedelta(hours=hours))]
+        self.orders = sorted(listed, key=lambda o: o.created_at, reverse=True)
         self.table.set_rows(self.orders, keep=True)  # polls and sales change it under the agent
         self._show_error()
 
@@ -77,7 +108,7 @@ class StatusPanel(Vertical):
             self.errors[order.id] = error
         else:
             self.errors.pop(order.id, None)
-        others = [o for o in self.orders if o.id != order.id]
+        others = [o for o in self.known if o.id != order.id]
         self.show([order, *others])
 
     def _show_error(self) -> None:
