@@ -140,9 +140,10 @@ def test_orders_find_as_an_installed_command(desk, tmp_path):
 
 @pytest.fixture
 def in_use(tmp_path):
-    """eSIMs in use: one active, one out of data, one out of data and past its validity; the --db option."""
+    """eSIMs in use: one active, one out of data, one out of data and past its validity; the --db option
+    (which reads the file it names, as `--db` does since the CLI stopped choosing by the environment)."""
     far = T + timedelta(days=4000)  # valid long after the real clock `orders find` reads
-    with OrderStore.open(tmp_path / "orders-sandbox.json", clock=lambda: T) as store:
+    with OrderStore.open(tmp_path / "orders.json", clock=lambda: T) as store:
         for n, (reference, state, ends) in enumerate([("ESIM-20261120-LIVE0001", BundleState.ACTIVE, far),
                                                        ("ESIM-20261121-DRY00002", BundleState.DEPLETED, far),
                                                        ("ESIM-20261122-OVER0003", BundleState.DEPLETED, T + timedelta(days=7))]):

@@ -239,3 +239,13 @@ PLAN_UNAVAILABLE = {
     "failure_reason": "The plan is no longer available",
     "is_user_fixable": True,
 }
+
+
+async def a_day_later(pilot, app) -> None:
+    """The clock a day and a minute on, and the panel's minute tick: finished orders (expired,
+    refunded) have left Orders in play by then (ui.keep_finished_hours)."""
+    from datetime import timedelta
+
+    app.sales.now = lambda: T0 + timedelta(hours=24, minutes=1)
+    app.catalogue_screen.query_one("#status-panel").recheck()
+    await pilot.pause()

@@ -21,6 +21,7 @@ from esim_tui.ui.widgets.offer_table import OfferTable
 from esim_tui.ui.widgets.status_panel import ORDER_LEFT
 from tests.conftest import make_sandbox
 from tests.ui.conftest import (
+    a_day_later,
     ledger,
     make_app,
     sandbox_post,
@@ -143,7 +144,9 @@ async def test_the_highlighted_order_refunded_leaves_nothing_highlighted_and_ent
 
         await pilot.press("f3")
         await settle(pilot, app)
-        assert [o.id for o in panel.rows] == [sold.id]  # the refunded top-up left the panel
+        assert panel.highlighted.id == top_up.id  # refunded, it stays a day (ui.keep_finished_hours)
+        await a_day_later(pilot, app)
+        assert [o.id for o in panel.rows] == [sold.id]  # then the refunded top-up leaves the panel
         assert panel.highlighted is None and panel.left  # nothing highlighted: not the other order
         await _to_panel(pilot, app)
         app.clear_notifications()
@@ -332,6 +335,7 @@ def test_snapshot_the_highlighted_order_left_the_panel(snap_compare, tmp_path):
         gone = app.orders[first.id].model_copy(deep=True)
         gone.note(T0, REFUNDED)  # as the refund records it
         app.order_changed(gone)
+        await a_day_later(pilot, app)  # a refunded order leaves the panel a day later
         app.clear_notifications()
         await settle(pilot, app)
 

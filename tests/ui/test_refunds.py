@@ -3,7 +3,6 @@ sale that bought it, and a provider without refunds says whom to ask."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
@@ -14,21 +13,14 @@ from esim_tui.ui.screens.order_detail import OrderDetailScreen
 from esim_tui.ui.screens.refund import RefundScreen
 from esim_tui.ui.screens.top_up import TopUpScreen
 from esim_tui.ui.widgets.offer_table import OfferTable
-from tests.conftest import T0, make_sandbox
-from tests.ui.conftest import make_app, sandbox_post, sandbox_request, sell_esimgo_japan, settle, sold_and_closed
+from tests.conftest import make_sandbox
+from tests.ui.conftest import a_day_later, make_app, sandbox_post, sandbox_request, sell_esimgo_japan, settle, sold_and_closed
 
 pytestmark = pytest.mark.anyio
 
 
 def _in_play(app) -> list[str]:
     return [o.id for o in app.catalogue_screen.query_one("#orders-in-play", OfferTable).rows]
-
-
-async def _a_day_later(pilot, app) -> None:
-    """The clock a day and a minute on, and the panel's minute tick: finished orders have left by then."""
-    app.sales.now = lambda: T0 + timedelta(hours=24, minutes=1)
-    app.catalogue_screen.query_one("#status-panel").recheck()
-    await pilot.pause()
 
 
 def _text(app, selector: str) -> str:
@@ -90,7 +82,7 @@ async def test_the_queued_top_up_of_the_same_bundle_as_the_started_sale_is_the_o
         assert "Refunded" not in [e.event for e in timeline(await app.sales.order(sold.id))]
         assert app.screen.order.id == sold.id and order_state(app.screen.order) == "Active"
         assert sold.id in _in_play(app) and top_up.id in _in_play(app)
-        await _a_day_later(pilot, app)
+        await a_day_later(pilot, app)
         assert sold.id in _in_play(app) and top_up.id not in _in_play(app)
         now = await app.sales.provider(sold.provider).esim_status(sold)
         assert [b.state for b in now.bundles if sold.owns(b)] == [BundleState.ACTIVE]  # the customer's data, untouched
@@ -129,7 +121,7 @@ async def test_a_refunded_sale_says_refunded_and_leaves_the_orders_in_play(tmp_p
         events = [r.event for r in app.screen.query_one("#timeline", OfferTable).rows]
         assert "Refund asked for" in events and "Refunded" in events
         assert sold.id in _in_play(app)  # for a day after the refund (ui.keep_finished_hours)
-        await _a_day_later(pilot, app)
+        await a_day_later(pilot, app)
         assert sold.id not in _in_play(app)
         row = summary(await app.sales.order(sold.id))  # as the Orders list shows it
         assert (row.state, row.stage.label, row.data_left) == ("Refunded", "Refunded", "—")
