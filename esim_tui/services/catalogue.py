@@ -1,6 +1,8 @@
 """The catalogue as the counter searches it: destinations with their plans from every provider.
 
 Built once per catalogue load; a keystroke only filters the few hundred destinations, never the plans.
+A country is offered its own plans and the regional and global plans that cover it (the same Plan
+objects, sold as from their region): the agent sees when "Europe 10 GB" is cheaper than "France 10 GB".
 """
 
 from __future__ import annotations
@@ -9,15 +11,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from esim_tui.domain.destinations import Destination, DestinationKind
+from esim_tui.domain.destinations import Destination, DestinationKind, countries_in, known_countries
 from esim_tui.domain.money import Money, format_amount
 from esim_tui.domain.plans import Plan, ProviderName
-from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine
+from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine, fold, load_fuzzy_matcher
 
 
 @dataclass(frozen=True, slots=True)
 class DestinationOffer:
-    """One line of the catalogue: a destination, how many plans, from what price, from whom."""
+    """One line of the catalogue: a destination, how many plans, from what price, from whom.
+
+    ``plans`` are all that work there: a country's own and the regional and global plans covering it.
+    """
 
     destination: Destination
     plans: tuple[Plan, ...]
@@ -27,6 +32,14 @@ class DestinationOffer:
     @property
     def plan_count(self) -> int:
         return len(self.plans)
+
+    def is_wider(self, plan: Plan) -> bool:
+        """A regional or global plan offered here because it covers this destination."""
+        return plan.destination.key != self.destination.key
+
+    @property
+    def own_plan_count(self) -> int:
+        return sum(1 for p in self.plans if not self.is_wider(p))
 
 
 _KIND_ORDER = {DestinationKind.COUNTRY: 0, DestinationKind.REGION: 1, DestinationKind.GLOBAL: 2}
@@ -46,6 +59,14 @@ class Catalogue:
             key = plan.destination.key
             grouped.setdefault(key, []).append(plan)
             places.setdefault(key, plan.destination)
+        countries = {d.code: d for d in known_countries()}
+        for plan in [p for group in grouped.values() for p in group if p.destination.kind is not DestinationKind.COUNTRY]:
+            for code in covered(plan):
+                if code in countries:
+                    place = countries[code]
+                    grouped.setdefault(place.key, []).append(plan)
+                    places.setdefault(place.key, place)
+        load_fuzzy_matcher()  # here in the boot thread, not at the agent's first typo
         offers = []
         for key, group in grouped.items():
             group.sort(key=lambda p: (p.price.amount, p.validity_days, p.data_mb or 10**9))
@@ -72,6 +93,18 @@ class Catalogue:
         return [self._by_key[line.key] for line in self.index.search(text)]
 
 
+def covered(plan: Plan) -> tuple[str, ...]:
+    """The countries (ISO alpha-2) a regional or global plan works in: as the provider states them;
+    when it does not, every country of its region, or of the world for a global plan."""
+    if plan.coverage:
+        return plan.coverage
+    if plan.destination.kind is DestinationKind.GLOBAL:
+        return tuple(d.code for d in known_countries())
+    if plan.destination.region is not None:
+        return tuple(d.code for d in countries_in(plan.destination.region, known=True))
+    return ()
+
+
 def destination_line(offer: DestinationOffer) -> DestinationLine:
     """The catalogue line of an offer: what the agent sees and what a search matches."""
     d = offer.destination
@@ -80,9 +113,10 @@ def destination_line(offer: DestinationOffer) -> DestinationLine:
         codes.append(d.alpha3.casefold())
     if d.kind is DestinationKind.REGION and d.region is not None:
         codes.append(d.region.code.casefold())
-    aliases = tuple(a.casefold() for a in d.aliases)
+    names = list(d.aliases)
     if d.kind is DestinationKind.GLOBAL:
-        aliases += ("global", "world", "worldwide")
+        names += ["global", "world", "worldwide"]
+    aliases = tuple(dict.fromkeys(a for a in map(fold, names) if a != fold(d.name)))
     price = offer.lowest_price
     return DestinationLine(
         key=d.key,
@@ -90,6 +124,7 @@ def destination_line(offer: DestinationOffer) -> DestinationLine:
         name=d.name,
         code_label=f"{d.code} {d.alpha3}" if d.alpha3 else (d.region.code if d.region else "GLO"),
         plan_count=offer.plan_count,
+        own_plan_count=offer.own_plan_count,
         price_label=f"{format_amount(price.amount)} {price.currency}" if price else "—",
         providers_label=", ".join(p.display for p in offer.providers),
         codes=tuple(dict.fromkeys(codes)),

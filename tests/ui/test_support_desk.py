@@ -226,9 +226,7 @@ async def test_octopus_has_no_top_ups_so_t_sells_a_new_esim_linked_to_the_custom
     sandbox = make_sandbox()
     app = make_app(tmp_path, sandbox)
     async with app.run_test(size=(110, 34)) as pilot:
-        await settle(pilot, app)
-        await pilot.press(*"Japan", "enter", "enter")
-        await settle(pilot, app)
+        await to_confirmation(pilot, app)
         app.screen.query_one("#customer-label").focus()
         await pilot.press(*"Ana Lima", "enter", "enter", "enter")  # label, e-mail left empty, Buy
         await settle(pilot, app)
