@@ -93,6 +93,17 @@ def test_plans_for_japan(snap_compare, tmp_path):
     assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"Japan", "enter"))
 
 
+def test_plans_for_france_with_the_regional_plans(snap_compare, tmp_path):
+    """France's plans with the Europe and Global plans covering it sorted in by price and marked with
+    their coverage; the highlighted Europe plan's detail says it covers France."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_typed(*"France", "enter", "down", "down"))
+
+
+def test_plans_at_80x24(snap_compare, tmp_path):
+    """At 80x24 the plans table keeps plan, price, data and validity whole; the provider shortens."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(80, 24), run_before=_typed(*"France", "enter", "down", "down"))
+
+
 def test_confirmation_with_quote(snap_compare, tmp_path):
     """The plan, the provider's quote after the client discount, and the reference that will be sent."""
     assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=_confirmed())

@@ -36,6 +36,7 @@ from tests.ui.conftest import (
     sell_japan,
     settle,
     sold_and_closed,
+    to_confirmation,
     without_waits,
 )
 
