@@ -85,6 +85,7 @@ class _Fuzzy:
 
     choices: list[str]
     owners: list[int]
+    lesser: list[bool]  # a word of a name: a whole name as close wins ("koria": Korea before North Korea)
     prefixes: dict[int, list[str]] = field(default_factory=dict)  # by length: each choice cut to it
 
     def cut(self, length: int) -> list[str]:
@@ -117,8 +118,8 @@ class CatalogueIndex:
         """Destinations matching what the agent typed, best first.
 
         Case, accents and apostrophes do not matter ("cote d'ivoire"). An exact ISO code ("JP", "JPN")
-        comes first, then an exact name or alias ("uk", "holland"), then names starting with the text,
-        then names with a word starting with it ("korea" -> North Korea), then names containing it,
+        comes first, then an exact name or alias ("uk", "holland"), then names starting with the text
+        (the name shown before an alias), then names with a word starting with it ("korea" -> North Korea), then names containing it,
         then every destination of a region whose name matches ("europe"). Last, from 3 letters on,
         names close to the text ("jpan", "itlay"), closest first: a typo never outranks a real match.
         """
@@ -141,22 +142,25 @@ class CatalogueIndex:
         from rapidfuzz import fuzz, process
 
         if self._fuzzy is None:
-            choices, owners = [], []
+            choices, owners, lesser = [], [], []
             for i, e in enumerate(self._entries):
-                for name in dict.fromkeys((*e.names, *(w for w in e.words if len(w) >= FUZZY_MIN_LETTERS))):
+                words = [w for w in e.words if len(w) >= FUZZY_MIN_LETTERS and w not in e.names]
+                for name, is_word in (*((n, False) for n in e.names), *((w, True) for w in words)):
                     choices.append(name)
                     owners.append(i)
-            self._fuzzy = _Fuzzy(choices, owners)
+                    lesser.append(is_word)
+            self._fuzzy = _Fuzzy(choices, owners, lesser)
         fz = self._fuzzy
         best: dict[int, float] = {}
-        for choices in (fz.choices, fz.cut(len(query))):
+        # A whole name as close beats the start of one ("koria": Korea before "Korea, Democratic...")
+        for choices, penalty in ((fz.choices, 0), (fz.cut(len(query)), 1)):
             for _choice, score, k in process.extract(query, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None):
                 owner = fz.owners[k]
-                best[owner] = max(score, best.get(owner, 0.0))
+                best[owner] = max(score - penalty - fz.lesser[k], best.get(owner, 0.0))
         return best
 
 
-_FUZZY_RANK = 6
+_FUZZY_RANK = 7
 
 
 def _entry(line: DestinationLine) -> _Entry:
@@ -171,11 +175,13 @@ def _rank(e: _Entry, q: str) -> int | None:
     if q in e.text:  # it is in some name: say how well
         if q in e.names:
             return 1
-        if any(n.startswith(q) for n in e.names):
+        if e.names[0].startswith(q):  # the name shown before another's alias ("united": not Mexico first)
             return 2
-        if any(w.startswith(q) for w in e.words) or any(f" {q}" in n for n in e.names):
+        if any(n.startswith(q) for n in e.names):
             return 3
-        return 4
-    if len(q) >= 3 and e.line.region.startswith(q):
+        if any(w.startswith(q) for w in e.words):
+            return 4
         return 5
+    if len(q) >= 3 and e.line.region.startswith(q):
+        return 6
     return None
