@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from functools import cache
 
-from esim_tui.domain.destinations import Destination, DestinationKind, countries_in, known_countries
+from esim_tui.domain.destinations import Destination, DestinationKind, Region, countries_in, known_countries
 from esim_tui.domain.money import Money, format_amount
 from esim_tui.domain.plans import Plan, ProviderName
 from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine, fold, load_fuzzy_matcher
@@ -28,6 +28,7 @@ class DestinationOffer:
     plans: tuple[Plan, ...]
     lowest_price: Money | None
     providers: tuple[ProviderName, ...]
+    own_count: int | None = None  # how many of ``plans`` are its own, when the builder knows
 
     @property
     def plan_count(self) -> int:
@@ -39,7 +40,7 @@ class DestinationOffer:
 
     @property
     def own_plan_count(self) -> int:
-        return sum(1 for p in self.plans if not self.is_wider(p))
+        return self.own_count if self.own_count is not None else sum(1 for p in self.plans if not self.is_wider(p))
 
 
 _KIND_ORDER = {DestinationKind.COUNTRY: 0, DestinationKind.REGION: 1, DestinationKind.GLOBAL: 2}
@@ -55,29 +56,35 @@ class Catalogue:
     def build(cls, plans: Iterable[Plan]) -> Catalogue:
         grouped: dict[str, list[Plan]] = {}
         places: dict[str, Destination] = {}
-        for plan in plans:
+        own: dict[str, int] = {}
+        countries = {d.code: (d.key, d) for d in known_countries()}
+        # In price order once: every destination's list, a regional plan added to each country it
+        # covers, comes out sorted without a sort of its own.
+        for plan in sorted(plans, key=lambda p: (p.price.amount, p.validity_days, p.data_mb or 10**9)):
             key = plan.destination.key
             grouped.setdefault(key, []).append(plan)
             places.setdefault(key, plan.destination)
-        countries = {d.code: d for d in known_countries()}
-        for plan in [p for group in grouped.values() for p in group if p.destination.kind is not DestinationKind.COUNTRY]:
-            for code in covered(plan):
-                if code in countries:
-                    place = countries[code]
-                    grouped.setdefault(place.key, []).append(plan)
-                    places.setdefault(place.key, place)
+            own[key] = own.get(key, 0) + 1
+            if plan.destination.kind is not DestinationKind.COUNTRY:
+                for code in covered(plan) if not plan.coverage else dict.fromkeys(plan.coverage):
+                    if code in countries:
+                        here, place = countries[code]
+                        listed = grouped.get(here)
+                        if listed is None:
+                            grouped[here] = listed = []
+                            places[here] = place
+                        listed.append(plan)
         load_fuzzy_matcher()  # here in the boot thread, not at the agent's first typo
-        offers = []
-        for key, group in grouped.items():
-            group.sort(key=lambda p: (p.price.amount, p.validity_days, p.data_mb or 10**9))
-            offers.append(
-                DestinationOffer(
-                    destination=places[key],
-                    plans=tuple(group),
-                    lowest_price=_lowest(group),
-                    providers=tuple(sorted({p.provider for p in group}, key=lambda p: p.value)),
-                )
+        offers = [
+            DestinationOffer(
+                destination=places[key],
+                plans=tuple(group),
+                lowest_price=_lowest(group),  # the first: they are in price order
+                providers=tuple(sorted({p.provider for p in group}, key=lambda p: p.value)),
+                own_count=own.get(key, 0),
             )
+            for key, group in grouped.items()
+        ]
         offers.sort(key=lambda o: (_KIND_ORDER[o.destination.kind], o.destination.name))
         return cls(tuple(offers), CatalogueIndex(destination_line(o) for o in offers), {o.destination.key: o for o in offers})
 
@@ -93,15 +100,25 @@ class Catalogue:
         return [self._by_key[line.key] for line in self.index.search(text)]
 
 
+@cache
+def _everywhere() -> tuple[str, ...]:
+    return tuple(d.code for d in known_countries())
+
+
+@cache
+def _in_region(region: Region) -> tuple[str, ...]:
+    return tuple(d.code for d in countries_in(region, known=True))
+
+
 def covered(plan: Plan) -> tuple[str, ...]:
     """The countries (ISO alpha-2) a regional or global plan works in: as the provider states them;
     when it does not, every country of its region, or of the world for a global plan."""
     if plan.coverage:
         return plan.coverage
     if plan.destination.kind is DestinationKind.GLOBAL:
-        return tuple(d.code for d in known_countries())
+        return _everywhere()
     if plan.destination.region is not None:
-        return tuple(d.code for d in countries_in(plan.destination.region, known=True))
+        return _in_region(plan.destination.region)
     return ()
 
 
@@ -134,9 +151,5 @@ def destination_line(offer: DestinationOffer) -> DestinationLine:
 
 
 def _lowest(plans: Sequence[Plan]) -> Money | None:
-    # Compare within the first currency seen; providers here price in USD.
-    if not plans:
-        return None
-    currency = plans[0].price.currency
-    amounts = [p.price.amount for p in plans if p.price.currency == currency]
-    return Money(amount=min(amounts, default=Decimal(0)), currency=currency)
+    # In price order already; providers here price in USD (a mixed list compares amounts alone).
+    return plans[0].price if plans else None

@@ -62,7 +62,8 @@ class DestinationLine:
         for f in ("codes", "aliases"):
             values[f] = tuple(str(v) for v in values[f])
         line = cls(**values)
-        if not all(isinstance(getattr(line, f), int) for f in ("plan_count", "own_plan_count")) or not all(isinstance(getattr(line, f), str) for f in _TEXT):
+        counts_ok = all(isinstance(getattr(line, f), int) for f in ("plan_count", "own_plan_count"))
+        if not counts_ok or not all(isinstance(getattr(line, f), str) for f in _TEXT):
             raise ValueError("a saved destination line has a field of the wrong type")
         return line
 
@@ -119,8 +120,9 @@ class CatalogueIndex:
 
         Case, accents and apostrophes do not matter ("cote d'ivoire"). An exact ISO code ("JP", "JPN")
         comes first, then an exact name or alias ("uk", "holland"), then names starting with the text
-        (the name shown before an alias), then names with a word starting with it ("korea" -> North Korea), then names containing it,
-        then every destination of a region whose name matches ("europe"). Last, from 3 letters on,
+        (the name shown before an alias), then names with a word starting with it ("korea" -> North
+        Korea), then names containing it, then every destination of a region whose name matches
+        ("europe"). Last, from 3 letters on,
         names close to the text ("jpan", "itlay"), closest first: a typo never outranks a real match.
         """
         query = fold(text)
