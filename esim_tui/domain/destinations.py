@@ -1,7 +1,8 @@
 """Where a customer travels: a country, a region, or the whole world.
 
 Country codes and official names come from pycountry (ISO 3166); everyday English names ("South Korea",
-"Vietnam") from Babel's CLDR data. A country's region is its continent in the IANA time-zone database,
+"Vietnam") from Babel's CLDR data; ``ALIASES`` adds what customers say that neither has ("UK", "Holland",
+former names like "Burma") and Kosovo (XK, a code in use but not in ISO 3166). A country's region is its continent in the IANA time-zone database,
 as Babel ships it, so no hand-kept country table lives here.
 """
 
@@ -79,7 +80,47 @@ _OCEAN_TERRITORIES = {
     "MU": Region.AFRICA, "YT": Region.AFRICA, "RE": Region.AFRICA, "SC": Region.AFRICA, "TF": Region.AFRICA,
     "MV": Region.ASIA, "IO": Region.ASIA, "CC": Region.ASIA, "CX": Region.ASIA,
     "BM": Region.AMERICAS, "FK": Region.AMERICAS, "GS": Region.AMERICAS,
+    "XK": Region.EUROPE,  # Kosovo: no zone of its own in the database
 }
+
+# What customers and agents call a country that pycountry and Babel do not: everyday, former and
+# constituent-country names. Searched like the official ones (catalogue_index ignores case and accents).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "GB": ("UK", "U.K.", "Britain", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland"),
+    "NL": ("Holland",),
+    "TR": ("Turkey", "Turkiye"),
+    "MO": ("Macau", "Macao"),
+    "CI": ("Ivory Coast",),
+    "CZ": ("Czech Republic", "Czechia"),
+    "KR": ("Korea", "Republic of Korea"),
+    "KP": ("North Korea",),
+    "MK": ("Macedonia", "North Macedonia"),
+    "MM": ("Burma", "Myanmar"),
+    "SZ": ("Swaziland",),
+    "CV": ("Cape Verde", "Cabo Verde"),
+    "US": ("USA", "U.S.A.", "America", "United States of America", "the States"),
+    "AE": ("UAE", "Emirates", "Dubai", "Abu Dhabi"),
+    "RU": ("Russia",),
+    "VN": ("Vietnam", "Viet Nam"),
+    "LA": ("Laos",),
+    "BO": ("Bolivia",),
+    "IR": ("Iran", "Persia"),
+    "SY": ("Syria",),
+    "TW": ("Taiwan",),
+    "VA": ("Vatican", "Vatican City", "Holy See"),
+    "CD": ("DR Congo", "DRC", "Zaire"),
+    "CG": ("Congo-Brazzaville", "Republic of the Congo"),
+    "TL": ("East Timor",),
+    "LK": ("Ceylon",),
+    "PS": ("Palestine",),
+    "BN": ("Brunei",),
+    "HK": ("Hong Kong",),
+    "XK": ("Republic of Kosovo",),
+}
+
+# Not in ISO 3166, but sold by providers under this code.
+_EXTRA = (("XK", "XKX", "Kosovo"),)
+_EXTRA_CODES = frozenset(code for code, _a3, _name in _EXTRA)
 
 
 class Destination(BaseModel):
@@ -127,21 +168,38 @@ def _region_of(alpha2: str) -> Region | None:
     return _TZ_CONTINENT[best] if counts[best] else None
 
 
+def _uninverted(name: str) -> str:
+    """ "Korea, Republic of" -> "Republic of Korea": ISO's sorting form, as people say it."""
+    head, sep, tail = name.partition(", ")
+    return f"{tail} {head}" if sep and tail[:1].isupper() and "," not in tail else name
+
+
 @cache
 def all_countries() -> tuple[Destination, ...]:
-    """Every ISO 3166 country, sorted by name."""
+    """Every ISO 3166 country, sorted by name (what the sandboxes sell)."""
+    return tuple(d for d in known_countries() if d.code not in _EXTRA_CODES)
+
+
+@cache
+def known_countries() -> tuple[Destination, ...]:
+    """Every ISO 3166 country and the few codes in use outside it (Kosovo), sorted by name."""
     names, _zones = _babel_data()
+    known = [
+        (c.alpha_2, c.alpha_3, c.name, getattr(c, "common_name", c.name), getattr(c, "official_name", c.name))
+        for c in pycountry.countries
+    ] + [(alpha2, alpha3, name, name, name) for alpha2, alpha3, name in _EXTRA]
     out = []
-    for c in pycountry.countries:
-        name = names.get(c.alpha_2, getattr(c, "common_name", None) or c.name)
-        aliases = {c.name, getattr(c, "common_name", c.name), getattr(c, "official_name", c.name)} - {name}
+    for alpha2, alpha3, iso_name, common, official in known:
+        name = names.get(alpha2, common or iso_name)
+        given = (iso_name, common, official, *ALIASES.get(alpha2, ()))
+        aliases = {a for g in given for a in (g, _uninverted(g))} - {name}
         out.append(
             Destination(
                 kind=DestinationKind.COUNTRY,
-                code=c.alpha_2,
+                code=alpha2,
                 name=name,
-                alpha3=c.alpha_3,
-                region=_region_of(c.alpha_2),
+                alpha3=alpha3,
+                region=_region_of(alpha2),
                 aliases=tuple(sorted(aliases)),
             )
         )
@@ -151,7 +209,7 @@ def all_countries() -> tuple[Destination, ...]:
 @cache
 def _by_code() -> dict[str, Destination]:
     table: dict[str, Destination] = {}
-    for d in all_countries():
+    for d in known_countries():
         table[d.code] = d
         table[d.alpha3 or d.code] = d
     return table
@@ -164,7 +222,7 @@ def country(value: str) -> Destination:
     if found:
         return found
     wanted = text.casefold()
-    for d in all_countries():
+    for d in known_countries():
         if d.name.casefold() == wanted or any(a.casefold() == wanted for a in d.aliases):
             return d
     try:
@@ -180,5 +238,6 @@ def region(value: Region | str) -> Destination:
     return Destination(kind=DestinationKind.REGION, code=r.value, name=r.value, region=r, aliases=(r.code,))
 
 
-def countries_in(r: Region) -> tuple[Destination, ...]:
-    return tuple(d for d in all_countries() if d.region is r)
+def countries_in(r: Region, *, known: bool = False) -> tuple[Destination, ...]:
+    """The ISO countries of a region; ``known``: with Kosovo and the like."""
+    return tuple(d for d in (known_countries() if known else all_countries()) if d.region is r)

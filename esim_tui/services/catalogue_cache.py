@@ -20,7 +20,7 @@ from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: folded aliases (UK, Holland...), regional plans counted in a country's line
 
 
 def catalogue_file(order_file: Path) -> Path:

@@ -11,8 +11,9 @@ What is measured, and how:
   received its new rows: the key event, ``Input.Changed``, ``Catalogue.search``, ``OfferTable.set_rows``,
   layout, and the compositor rendering the changed lines. Headless Textual skips turning the update
   into terminal escape codes; the probe does that step too (``render_segments``), so only the write
-  to a terminal is missing. Typing several destinations from an empty box, Backspace included.
-- **opening a destination with 500 plans** (target <= 50 ms): from just before Enter on "Japan" until
+  to a terminal is missing. Typing several destinations from an empty box, Backspace included (a typo, an alias
+  and an accented name among them, so the typo-tolerant matching is in the figure).
+- **opening a destination with 500 plans** of its own (and the Asia and global plans covering it) (target <= 50 ms): from just before Enter on "Japan" until
   the first update painted with the plans screen current and its 500 rows set.
 - **start-up** (target: at most 1.5 times a bare Textual app): each app runs in a fresh ``python``
   process; the time is from just before the process is spawned until the end of the first painted
@@ -47,7 +48,7 @@ OPEN_TARGET_MS = 50.0
 STARTUP_RATIO_TARGET = 1.5
 STARTUP_RUNS = 9  # the machine is shared: single starts jump by 0.1 s
 SIZE = (120, 40)
-TYPED = ["japan", "united kingdom", "south korea", "europe", "jpn", "global", "brazil"]
+TYPED = ["japan", "united kingdom", "south korea", "europe", "jpn", "global", "brazil", "itlay", "uk", "cote d'ivoire"]  # a typo, an alias, accents
 
 
 # ---------------------------------------------------------------- the catalogue and its providers
@@ -243,11 +244,12 @@ async def measure_screens(payload: Sequence[dict[str, Any]]) -> dict[str, list[f
             for _ in range(10):
                 await pilot.press("escape", *"japan")
                 await pilot.pause()
-                assert table.highlighted.plan_count == BIG
+                assert table.highlighted.own_plan_count == BIG
+                listed = table.highlighted.plan_count  # with the Asia and global plans covering Japan
 
                 def plans_shown() -> bool:
                     shown = app.screen
-                    return isinstance(shown, PlansScreen) and len(shown.query_one("#plans").rows) == BIG
+                    return isinstance(shown, PlansScreen) and len(shown.query_one("#plans").rows) == listed
 
                 probe.arm(plans_shown)
                 t = time.perf_counter()

@@ -23,8 +23,8 @@ def catalogue() -> Catalogue:
         sample_plan(plan_id="jp-1", destination=country("JP"), price=Money(amount=Decimal("4.50"))),
         sample_plan(plan_id="jp-2", destination=country("JP"), price=Money(amount=Decimal("9.00")), provider=ProviderName.ESIMGO),
         sample_plan(plan_id="kr-1", destination=country("KR"), price=Money(amount=Decimal("6.125"))),
-        sample_plan(plan_id="eu-1", destination=region(Region.EUROPE.code), price=Money(amount=Decimal("12"))),
-        sample_plan(plan_id="gl-1", destination=GLOBAL, price=Money(amount=Decimal("30"))),
+        sample_plan(plan_id="eu-1", destination=region(Region.EUROPE.code), price=Money(amount=Decimal("12")), coverage=("NO",)),
+        sample_plan(plan_id="gl-1", destination=GLOBAL, price=Money(amount=Decimal("30")), coverage=("JP", "KR")),
     ]
     return Catalogue.build(plans)
 
@@ -36,8 +36,10 @@ def test_the_saved_list_reads_back_as_the_agent_saw_and_searched_it(tmp_path):
     index, saved_at = read_index(path, ["octopus", "esimgo"])
     assert saved_at == SAVED_AT
     assert [line.cells for line in index.lines] == [line.cells for line in built.index.lines]
-    assert index.lines[0].cells == ("Japan", "JP JPN", "2", "4.50 USD", "eSIM Go, Octopus Cards")
-    for typed in ("jp", "JPN", "japan", "korea", "europe", "eur", "global", "world", ""):
+    # Japan's 2 plans and the global one covering it; Norway's line has only Europe's
+    assert index.lines[0].cells == ("Japan", "JP JPN", "3", "4.50 USD", "eSIM Go, Octopus Cards")
+    assert index.line("country:NO").cells == ("Norway", "NO NOR", "1", "12.00 USD", "Octopus Cards")
+    for typed in ("jp", "JPN", "japan", "korea", "europe", "eur", "global", "world", "", "jpan"):
         assert [line.key for line in index.search(typed)] == [line.key for line in built.index.search(typed)], typed
     assert [line.code for line in index.search("south korea")] == ["KR"]
     assert index.plan_count == 5
@@ -57,7 +59,7 @@ def test_a_missing_or_damaged_list_is_simply_not_used(tmp_path, caplog):
     good = path.read_text()
     damaged = [
         good[: len(good) // 2],  # cut short
-        good.replace('"plan_count":2', '"plan_count":"2"'),  # a wrong type
+        good.replace('"own_plan_count":2', '"own_plan_count":"2"'),  # a wrong type
         json.dumps({**json.loads(good), "format": 99}),  # another version's file
         "[]",
         "\xff\xfe",

@@ -49,11 +49,27 @@ def fixed(at: datetime = T0):
     return lambda: at
 
 
+async def choose_plan(pilot, app: EsimApp, destination: str = "Japan", plan: str = "Japan 1 GB / 7 days", provider: str = "octopus") -> None:
+    """From the catalogue: type ``destination``, open it, move to ``provider``'s ``plan`` and choose it.
+    By name, not by row: a country's list has the regional plans covering it sorted in by price
+    (eSIM Go's Asia 1 GB comes before Octopus's Japan 1 GB)."""
+    await settle(pilot, app)
+    await pilot.press(*destination, "enter")
+    await settle(pilot, app)
+    await pick_plan(pilot, app, plan, provider)
+
+
+async def pick_plan(pilot, app: EsimApp, plan: str = "Japan 1 GB / 7 days", provider: str = "octopus") -> None:
+    """On the plans screen: move to ``provider``'s ``plan`` (by name) and choose it."""
+    table = app.screen.query_one("#plans")
+    at = next(i for i, p in enumerate(table.rows) if p.name == plan and p.provider.value == provider)
+    await pilot.press(*["down"] * at, "enter")
+    await settle(pilot, app)
+
+
 async def to_confirmation(pilot, app: EsimApp) -> None:
-    """From the catalogue: type Japan, open it, choose the first (cheapest) plan."""
-    await settle(pilot, app)
-    await pilot.press(*"Japan", "enter", "enter")
-    await settle(pilot, app)
+    """From the catalogue: Japan, Octopus's cheapest plan for Japan itself (1 GB / 7 days), to the confirmation."""
+    await choose_plan(pilot, app)
 
 
 async def sell_japan(pilot, app: EsimApp) -> None:
@@ -73,10 +89,8 @@ async def sold_and_closed(pilot, app: EsimApp, sell=sell_japan):
 
 
 async def sell_esimgo_japan(pilot, app: EsimApp) -> None:
-    """The same sale with the second plan for Japan: eSIM Go's 1 GB / 7 days."""
-    await settle(pilot, app)
-    await pilot.press(*"Japan", "enter", "down", "enter")
-    await settle(pilot, app)
+    """The same sale with eSIM Go's 1 GB / 7 days for Japan."""
+    await choose_plan(pilot, app, provider="esimgo")
     await pilot.press("y")
     await settle(pilot, app)
 
@@ -112,9 +126,7 @@ def without_waits(app: EsimApp) -> EsimApp:
 async def esimgo_sale_meeting(pilot, app, sandbox, fault: dict, *, lookups_fail: bool = False) -> None:
     """eSIM Go Japan to the confirmation (its validate answered), then the transaction meets ``fault``
     (and, with ``lookups_fail``, eSIM Go cannot list its orders meanwhile)."""
-    await settle(pilot, app)
-    await pilot.press(*"Japan", "enter", "down", "enter")
-    await settle(pilot, app)
+    await choose_plan(pilot, app, provider="esimgo")
     await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "esimgo", "endpoint": "create_order", **fault})
     if lookups_fail:
         await sandbox_post(sandbox, "/_sandbox/faults", {"provider": "esimgo", "endpoint": "list_orders", "kind": "error_503", "retry_after": "1", "count": 50})
@@ -161,6 +173,17 @@ def typed(*keys):
 
     async def run(pilot):
         await settle(pilot, pilot.app)
+        await pilot.press(*keys)
+        await settle(pilot, pilot.app)
+
+    return run
+
+
+def confirmed(*keys):
+    """A run_before: to the confirmation of Octopus's Japan 1 GB / 7 days, then ``keys``."""
+
+    async def run(pilot):
+        await to_confirmation(pilot, pilot.app)
         await pilot.press(*keys)
         await settle(pilot, pilot.app)
 

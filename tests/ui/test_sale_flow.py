@@ -27,7 +27,10 @@ async def test_japan_enter_enter_y_sells_one_esim_and_shows_its_code(tmp_path):
         assert app.screen.query_one("#destinations", OfferTable).highlighted.code == "JP"
         await pilot.press("enter")
         assert isinstance(app.screen, PlansScreen)
-        await pilot.press("enter")
+        # eSIM Go's Asia plan covers Japan and is cheaper: it comes first; Octopus's Japan 1 GB second
+        rows = app.screen.query_one("#plans", OfferTable).rows
+        assert [(p.provider.value, p.name) for p in rows[:2]] == [("esimgo", "Asia 1 GB / 7 days"), ("octopus", "Japan 1 GB / 7 days")]
+        await pilot.press("down", "enter")
         await settle(pilot, app)
         assert isinstance(app.screen, ConfirmScreen)
         assert await ledger(sandbox) == []  # nothing charged before the key
@@ -68,7 +71,8 @@ async def test_plans_sort_by_price_data_and_validity(tmp_path):
         table = app.screen.query_one("#plans", OfferTable)
         assert [p.price.amount for p in table.rows] == sorted(p.price.amount for p in table.rows)
         await pilot.press("d")
-        assert [p.data_mb for p in table.rows] == sorted((p.data_mb for p in table.rows), reverse=True)
+        most = [p.data_mb if p.data_mb is not None else 10**12 for p in table.rows]  # unlimited (None) first
+        assert most == sorted(most, reverse=True)
         await pilot.press("v")
         assert [p.validity_days for p in table.rows] == sorted((p.validity_days for p in table.rows), reverse=True)
 

@@ -6,7 +6,7 @@ import pytest
 
 from esim_tui.domain.errors import ProviderUnreachable
 from tests.conftest import make_sandbox
-from tests.ui.conftest import PLAN_UNAVAILABLE, Held, make_app, post_now, ready, sell_esimgo_japan, settle, to_placing, typed
+from tests.ui.conftest import PLAN_UNAVAILABLE, Held, confirmed, make_app, post_now, ready, sell_esimgo_japan, settle, to_placing, typed
 
 
 def test_catalogue_at_start(snap_compare, tmp_path):
@@ -55,9 +55,20 @@ def test_plans_for_japan(snap_compare, tmp_path):
     assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=typed(*"Japan", "enter"))
 
 
+def test_plans_for_france_with_the_regional_plans(snap_compare, tmp_path):
+    """France's plans with the Europe and Global plans covering it sorted in by price and marked with
+    their coverage; the highlighted Europe plan's detail says it covers France."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=typed(*"France", "enter", "down", "down"))
+
+
+def test_plans_at_80x24(snap_compare, tmp_path):
+    """At 80x24 the plans table keeps plan, price, data and validity whole; the provider shortens."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(80, 24), run_before=typed(*"France", "enter", "down", "down"))
+
+
 def test_confirmation_with_quote(snap_compare, tmp_path):
     """The plan, the provider's quote after the client discount, and the reference that will be sent."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=typed(*"Japan", "enter", "enter"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=confirmed())
 
 
 def test_confirmation_placing(snap_compare, tmp_path):
@@ -74,19 +85,19 @@ def test_confirmation_placing(snap_compare, tmp_path):
 
 def test_delivery_qr(snap_compare, tmp_path):
     """The delivered eSIM: the QR beside the activation code, SM-DP+, matching ID, ICCID and links."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(110, 32), run_before=typed(*"Japan", "enter", "enter", "y"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(110, 32), run_before=confirmed("y"))
 
 
 def test_delivery_terminal_too_small(snap_compare, tmp_path):
     """Too small for the QR: a clear message and the manual codes, never a broken QR."""
-    assert snap_compare(make_app(tmp_path), terminal_size=(70, 20), run_before=typed(*"Japan", "enter", "enter", "y"))
+    assert snap_compare(make_app(tmp_path), terminal_size=(70, 20), run_before=confirmed("y"))
 
 
 def test_failed_order_with_alternatives(snap_compare, tmp_path):
     """FAILED, user-fixable: the reason, the refund, the other plans for the destination."""
     sandbox = make_sandbox()
     post_now(sandbox, "/_sandbox/faults", PLAN_UNAVAILABLE)
-    assert snap_compare(make_app(tmp_path, sandbox), terminal_size=(100, 30), run_before=typed(*"Japan", "enter", "enter", "y"))
+    assert snap_compare(make_app(tmp_path, sandbox), terminal_size=(100, 30), run_before=confirmed("y"))
 
 
 def test_status_panel_following_orders(snap_compare, tmp_path):

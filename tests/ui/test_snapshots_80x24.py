@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import make_sandbox
 from tests.ui.conftest import (
     PLAN_UNAVAILABLE,
+    confirmed,
     make_app,
     post_now,
     ready,
@@ -44,7 +45,7 @@ def test_plans_for_japan(snap_compare, tmp_path, theme):
 
 @THEMES
 def test_confirmation_with_quote(snap_compare, tmp_path, theme):
-    assert snap_compare(_app(tmp_path, theme), terminal_size=SIZE, run_before=typed(*"Japan", "enter", "enter"))
+    assert snap_compare(_app(tmp_path, theme), terminal_size=SIZE, run_before=confirmed())
 
 
 @THEMES
@@ -62,7 +63,7 @@ def test_placing(snap_compare, tmp_path, theme):
 @THEMES
 def test_delivery(snap_compare, tmp_path, theme):
     """The QR whole (41x21) beside the codes, which scroll."""
-    assert snap_compare(_app(tmp_path, theme), terminal_size=SIZE, run_before=typed(*"Japan", "enter", "enter", "y"))
+    assert snap_compare(_app(tmp_path, theme), terminal_size=SIZE, run_before=confirmed("y"))
 
 
 @THEMES
@@ -75,7 +76,7 @@ def test_delivery_with_a_long_name(snap_compare, tmp_path, theme):
 def test_failed_order_with_alternatives(snap_compare, tmp_path, theme):
     sandbox = make_sandbox()
     post_now(sandbox, "/_sandbox/faults", PLAN_UNAVAILABLE)
-    assert snap_compare(_app(tmp_path, theme, sandbox), terminal_size=SIZE, run_before=typed(*"Japan", "enter", "enter", "y"))
+    assert snap_compare(_app(tmp_path, theme, sandbox), terminal_size=SIZE, run_before=confirmed("y"))
 
 
 @THEMES

@@ -22,7 +22,10 @@ from tests.ui.conftest import Held, ledger, make_app, sell_japan, settle, to_con
 pytestmark = pytest.mark.anyio
 
 SIZE = (100, 30)
-ESIMGO_JAPAN = (*"Japan", "enter", "down", "enter")  # eSIM Go's 1 GB / 7 days, the second Japan plan
+# eSIM Go's Japan 1 GB / 7 days: the fourth of Japan's plans by price, after eSIM Go's Asia 1 GB, Octopus's
+# Japan 1 GB and Asia 500 MB (the regional plans covering Japan are sorted in). Typed ahead, the keys
+# cannot look: test_the_typed_ahead_plan_is_the_one_meant checks the position.
+ESIMGO_JAPAN = (*"Japan", "enter", "down", "down", "down", "enter")
 
 
 def text(screen, selector: str) -> str:
@@ -325,3 +328,13 @@ async def test_an_email_kept_from_an_earlier_sale_is_checked_too(tmp_path):
         email.value = "not an address"
         await pilot.pause()
         assert "must have an @-sign" in text(app.screen, "#email-problem")
+
+
+async def test_the_typed_ahead_plan_is_the_one_meant(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*ESIMGO_JAPAN[:-1])
+        await settle(pilot, app)
+        plan = app.screen.query_one("#plans").highlighted
+        assert (plan.provider, plan.name) == (ProviderName.ESIMGO, "Japan 1 GB / 7 days")

@@ -1,4 +1,8 @@
-"""Sell, step 2: the destination's plans from every provider side by side. Enter chooses one."""
+"""Sell, step 2: the destination's plans from every provider side by side. Enter chooses one.
+
+A country's list has the regional and global plans covering it sorted in with its own, marked with
+their coverage ("Europe (51 countries) · ..."). They sell exactly as from their region (the same Plan).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from esim_tui.domain import destinations
 from esim_tui.domain.money import format_amount
 from esim_tui.domain.orders import Order
 from esim_tui.domain.plans import Plan
-from esim_tui.services.catalogue import DestinationOffer
+from esim_tui.services.catalogue import DestinationOffer, covered
 from esim_tui.services.wording import customer
 from esim_tui.ui.widgets.offer_table import Column, OfferTable
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -30,6 +34,16 @@ COLUMNS = (
     Column("Days", 5, "right"),
     Column("Price", 12, "right"),
 )
+# Where the table is narrower than that (80 columns): the provider shortens ("Octopus…"), the plan
+# name gives way, and price, data and validity stay whole ("Unlimited", "1234.50 USD").
+NARROW = (
+    Column("Provider", 8),
+    Column("Plan", 24, flex=True),
+    Column("Data", 9, "right"),
+    Column("Days", 4, "right"),
+    Column("Price", 11, "right"),
+)
+_WIDE_ENOUGH = sum(c.width + 1 for c in COLUMNS if not c.flex) + 20
 
 SORTS = {
     "price": (lambda p: (p.price.amount, p.validity_days), "price, lowest first"),
@@ -40,6 +54,25 @@ SORTS = {
 
 def _row(plan: Plan) -> tuple[str, ...]:
     return (plan.provider.display, plan.name, plan.data_label, str(plan.validity_days), f"{format_amount(plan.price.amount)} {plan.price.currency}")
+
+
+def coverage_label(plan: Plan) -> str:
+    """What a regional or global plan covers, in a few words: "Europe (51 countries)", "Global"."""
+    count = len(covered(plan))
+    if plan.destination.kind.value == "global" and not plan.coverage:
+        return "Global"
+    return f"{plan.destination.name} ({count} {'country' if count == 1 else 'countries'})"
+
+
+def offer_row(offer: DestinationOffer, plan: Plan) -> tuple[str, ...]:
+    """A row of ``offer``'s table: a plan from its region or the world is marked with its coverage."""
+    cells = _row(plan)
+    if offer.is_wider(plan):
+        place = plan.destination.name
+        # "Europe 1 GB / 7 days" -> "Europe (51 countries) · 1 GB / 7 days": the region said once
+        rest = plan.name[len(place) :].lstrip(" -·:") if plan.name.startswith(place + " ") else plan.name
+        return (cells[0], f"{coverage_label(plan)} · {rest}", *cells[2:])
+    return cells
 
 
 def _country_names(codes: tuple[str, ...], limit: int = 12) -> str:
@@ -53,11 +86,13 @@ def _country_names(codes: tuple[str, ...], limit: int = 12) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def plan_details(plan: Plan) -> str:
-    """The detail pane's text (plain, never markup)."""
-    lines = [
-        plan.name,
-        f"by {plan.provider.display}",
+def plan_details(plan: Plan, offered_for: str | None = None) -> str:
+    """The detail pane's text (plain, never markup). ``offered_for``: the country whose list shows this
+    regional or global plan."""
+    lines = [plan.name, f"by {plan.provider.display}"]
+    if offered_for is not None:
+        lines.append(f"A {plan.destination.kind.value} plan: {coverage_label(plan)}, listed here as it covers {offered_for}")
+    lines += [
         "",
         f"Data       {plan.data_label}",
         f"Validity   {plan.validity_days} days",
@@ -99,7 +134,9 @@ class PlansScreen(Screen):
     def title_line(self) -> str:
         d = self.offer.destination
         providers = ", ".join(p.display for p in self.offer.providers)
-        line = f"{d.label} · {self.offer.plan_count} plans from {providers}"
+        wider = self.offer.plan_count - self.offer.own_plan_count
+        count = f"{self.offer.plan_count} plans" + (f" ({wider} regional or global)" if wider else "")
+        line = f"{d.label} · {count} from {providers}"
         if self.follows is not None:
             line += f" · a new eSIM for {customer(self.follows)}"
         return line
@@ -114,7 +151,7 @@ class PlansScreen(Screen):
         with Horizontal(id="plans-body"):
             yield OfferTable(
                 COLUMNS,
-                _row,
+                lambda plan: offer_row(self.offer, plan),
                 empty_text="This destination has no plans on sale.",
                 key=lambda plan: plan.key,
                 left_text="The plan you had highlighted is no longer on sale; choose one.",
@@ -128,6 +165,17 @@ class PlansScreen(Screen):
     def on_mount(self) -> None:
         self._apply_sort()
         self.query_one("#plans", OfferTable).focus()
+        self.call_after_refresh(self._fit_columns)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_columns)
+
+    def _fit_columns(self) -> None:
+        table = self.query_one("#plans", OfferTable)
+        columns = COLUMNS if table.scrollable_content_region.width >= _WIDE_ENOUGH else NARROW
+        if table.columns != columns:
+            table.columns = columns
+            table.refresh_rows()
 
     def _apply_sort(self, keep: bool = False) -> None:
         """``keep``: the highlighted plan stays highlighted (a new sort, plans answered anew)."""
@@ -141,7 +189,9 @@ class PlansScreen(Screen):
 
     @on(OfferTable.Highlighted, "#plans")
     def _highlighted(self, event: OfferTable.Highlighted) -> None:
-        self.query_one("#plan-detail", Static).update(plan_details(event.row) if event.row is not None else "")
+        plan: Plan | None = event.row
+        here = self.offer.destination.name if plan is not None and self.offer.is_wider(plan) else None
+        self.query_one("#plan-detail", Static).update(plan_details(plan, here) if plan is not None else "")
 
     @on(OfferTable.Chosen, "#plans")
     def _chosen(self, event: OfferTable.Chosen) -> None:
