@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             from esim_tui import reports
             from esim_tui.config import load_settings
 
+            from esim_tui.domain.formats import use_locale
+
             settings = load_settings(args.config, db=args.db)
+            use_locale(settings.ui.locale)
             if args.orders_command == "find":
                 return reports.find_orders(settings, " ".join(args.text), status=args.status, as_json=args.json)
             if args.orders_command == "show":

@@ -99,3 +99,12 @@ def test_first_look_reports_a_file_that_cannot_be_parsed(tmp_path):
     path = write(tmp_path, "[octopus\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         peek(path, environ={})
+
+
+def test_the_shops_locale_defaults_to_english_and_an_unknown_one_is_named(tmp_path):
+    assert load_settings(None, environ={}).ui.locale == "en"
+    assert load_settings(write(tmp_path, '[ui]\nlocale = "de-CH"\n'), environ={}).ui.locale == "de_CH"
+    path = write(tmp_path, '[ui]\nlocale = "klingon"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert str(path) in caught.value.message and "'ui.locale'" in caught.value.message and "'klingon' is not a locale" in caught.value.message

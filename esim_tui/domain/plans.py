@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from esim_tui.domain import formats
 from esim_tui.domain.destinations import Destination
 from esim_tui.domain.money import Money
 
@@ -64,16 +65,10 @@ class Quote(BaseModel):
 
 
 def format_megabytes(mb: int | Decimal) -> str:
-    mb = Decimal(mb)
-    if mb >= 1000:
-        gb = mb / 1000
-        return f"{gb.normalize():f} GB" if gb == gb.to_integral() else f"{gb.quantize(Decimal('0.1'))} GB"
-    return f"{mb.normalize():f} MB"
+    """"750 MB", "1.5 GB", "10 GB" (base-10: 1 GB = 1000 MB, as providers count)."""
+    return formats.megabytes(mb)
 
 
 def format_bytes(n: int) -> str:
-    """Base-10 units, as providers count data (1 GB = 1,000,000,000 bytes)."""
-    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if abs(n) >= size:
-            return f"{Decimal(n) / size:.2f} {unit}"
-    return f"{n} B"
+    """Bytes in the same units (1 GB = 1,000,000,000 bytes): "750 MB", "1.5 GB"."""
+    return formats.data_bytes(n)

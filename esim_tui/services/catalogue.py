@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from esim_tui.domain.destinations import Destination, DestinationKind
-from esim_tui.domain.money import Money, format_amount
+from esim_tui.domain.money import Money, format_money
 from esim_tui.domain.plans import Plan, ProviderName
 from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine
 
@@ -90,7 +90,7 @@ def destination_line(offer: DestinationOffer) -> DestinationLine:
         name=d.name,
         code_label=f"{d.code} {d.alpha3}" if d.alpha3 else (d.region.code if d.region else "GLO"),
         plan_count=offer.plan_count,
-        price_label=f"{format_amount(price.amount)} {price.currency}" if price else "—",
+        price_label=format_money(price) if price else "—",
         providers_label=", ".join(p.display for p in offer.providers),
         codes=tuple(dict.fromkeys(codes)),
         region=d.region.value.casefold() if d.region else "",

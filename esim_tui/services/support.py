@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from esim_tui.domain.codes import iccid_tail
-from esim_tui.domain.money import Money, format_amount
+from esim_tui.domain.money import Money, format_money
 from esim_tui.domain.orders import (
     ActivationStatus,
     BundleState,
@@ -887,7 +887,7 @@ def _when(iso: str | None) -> str:
 
 
 def _money(value: dict[str, str] | None) -> str:
-    return f"{format_amount(Decimal(value['amount']))} {value['currency']}" if value else "—"
+    return format_money(Money(amount=Decimal(value["amount"]), currency=value["currency"])) if value else "—"
 
 
 def render_text(order: Order, linked: Iterable[Order] = ()) -> str:

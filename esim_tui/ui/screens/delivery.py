@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from esim_tui.domain.orders import Order
-from esim_tui.services.wording import customer, order_state, plan_summary
+from esim_tui.services.wording import customer, order_state
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.widgets.qr_code import QrCode
 from esim_tui.ui.widgets.top_bar import TopBar
@@ -48,7 +48,7 @@ class DeliveryScreen(Screen):
         code = order.activation
         yield TopBar()
         yield Static(
-            f"eSIM for {customer(order)} · {order.plan.destination.name} {plan_summary(order.plan)} · {order_state(order)}",
+            f"eSIM for {customer(order)} · {order.plan.name} · {order_state(order)}",
             id="delivery-title",
             markup=False,
         )
