@@ -20,7 +20,7 @@ COLUMNS = (
     Column("Customer", 16),
     Column("Plan", 24, flex=True),
     Column("State", 25),  # "Delivered, not installed" whole
-    Column("Data left", 20),
+    Column("Data left", 17),  # a bar and "999 MB" whole
     Column("Valid until", 17),  # "04 Jan 2027 09:00" whole: a date in another year shows its year
 )
 
