@@ -37,6 +37,7 @@ from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from esim_tui.domain import formats
 from esim_tui.domain.codes import iccid_tail
 from esim_tui.domain.money import Money, format_money
 from esim_tui.domain.orders import (
@@ -297,6 +298,8 @@ _ROW_SOURCES = (
     "esim_tui.services.wording",
     "esim_tui.domain.orders",
     "esim_tui.domain.plans",
+    "esim_tui.domain.formats",
+    "esim_tui.domain.money",
     "esim_tui.domain.codes",
     "esim_tui.domain.text",
 )
@@ -333,7 +336,8 @@ class DeskSummary:
 
     @property
     def tag(self) -> str:
-        return _row_tag()
+        # The rows' money, data and dates are written in the shop's locale: another locale, other rows.
+        return f"{_row_tag()}-{formats.shop_locale()}"
 
     def make(self, orders: list[Order]) -> dict[str, Any]:
         """The columns of ``orders``, JSON-ready; money as an exact decimal string and its currency."""

@@ -504,3 +504,14 @@ def test_provider_text_is_shown_as_plain_text():
                  failure=None, needs_attention="Check\x1b]52;c;AAAA\x07 this")
     text = render_text(order)
     assert "\x1b" not in text and "\u202e" not in text and "Japan[2J 1 GB" in text
+
+
+def test_another_locale_changes_the_summary_tag():
+    from esim_tui.domain import formats
+
+    before = support.DESK_SUMMARY.tag
+    formats.use_locale("de")
+    try:
+        assert support.DESK_SUMMARY.tag != before  # the rows on disk were written in English: rebuilt
+    finally:
+        formats.use_locale("en")
