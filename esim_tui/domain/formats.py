@@ -77,12 +77,23 @@ def days(n: int) -> str:
 
 def moment(at: datetime | None, now: datetime | None = None) -> str:
     """"22 Nov 09:00"; "04 Jan 2027 09:00" when not in the current year (``now``, else the shop's clock)."""
+    return _date(at, now, "dd MMM", " HH:mm")
+
+
+def day(at: datetime | None, now: datetime | None = None) -> str:
+    """"22 Nov"; "04 Jan 2025" when not in the current year."""
+    return _date(at, now, "dd MMM", "")
+
+
+def _date(at: datetime | None, now: datetime | None, date: str, time: str) -> str:
     if at is None:
         return "—"
     from babel.dates import format_datetime
 
-    current = (now or _clock()).astimezone(at.tzinfo) if at.tzinfo else (now or _clock())
-    pattern = "dd MMM HH:mm" if at.year == current.year else "dd MMM y HH:mm"
+    current = now or _clock()
+    if at.tzinfo is not None and current.tzinfo is not None:
+        current = current.astimezone(at.tzinfo)
+    pattern = date + ("" if at.year == current.year else " y") + time
     return format_datetime(at, pattern, tzinfo=at.tzinfo, locale=_locale)
 
 

@@ -34,6 +34,7 @@ class Plan(BaseModel):
     destination: Destination
     data_mb: int | None  # base-10 megabytes (1 GB = 1000 MB); None when unlimited
     unlimited: bool = False
+    unlimited_kind: str | None = None  # the provider's name for its unlimited tier: "Unlimited Lite"
     validity_days: int
     price: Money  # the list price as the provider states it
     description: str = ""
@@ -49,7 +50,9 @@ class Plan(BaseModel):
 
     @property
     def data_label(self) -> str:
-        return "Unlimited" if self.unlimited or self.data_mb is None else format_megabytes(self.data_mb)
+        if self.unlimited or self.data_mb is None:
+            return self.unlimited_kind or "Unlimited"
+        return format_megabytes(self.data_mb)
 
 
 class Quote(BaseModel):

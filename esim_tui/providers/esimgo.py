@@ -265,6 +265,7 @@ class EsimGo(Provider):
                 destination=destination,
                 data_mb=data_mb,
                 unlimited=unlimited,
+                unlimited_kind=data if unlimited else None,
                 validity_days=days,
                 price=Money(amount=price, currency=currency),
                 description=description,

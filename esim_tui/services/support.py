@@ -162,7 +162,7 @@ class OrderRow(NamedTuple):
         """The Orders screen's columns: sold, customer, destination, plan, state, ICCID tail, provider."""
         tail = f"…{iccid_tail(self.iccid)}" if self.iccid else "—"
         plan = f"{top_up_mark(self.kind)}{self.summary}"
-        return (f"{self.created_at:%d %b %Y}", self.customer, self.destination, plan, self.state, tail, self.provider.display)
+        return (formats.day(self.created_at), self.customer, self.destination, plan, self.state, tail, self.provider.display)
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready: money as exact strings, times in ISO 8601."""

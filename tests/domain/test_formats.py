@@ -88,3 +88,8 @@ def test_a_locale_babel_knows_is_taken(code):
 def test_an_unknown_locale_is_refused():
     with pytest.raises(ValueError, match="not a locale"):
         formats.parse_locale("xx_NOPE")
+
+
+def test_a_day_shows_its_year_only_when_not_the_current_one():
+    assert formats.day(datetime(2026, 3, 1, 9, 0, tzinfo=UTC), NOW) == "01 Mar"
+    assert formats.day(datetime(2025, 12, 31, 9, 0, tzinfo=UTC), NOW) == "31 Dec 2025"

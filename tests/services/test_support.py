@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -213,8 +213,17 @@ def test_typing_gives_the_same_answers_as_searching_afresh(steps):
 
 
 def test_a_row_holds_what_the_orders_screen_shows():
+    from esim_tui.domain import formats
+
     row = OrderFinder.from_orders(desk_orders()).get("esim-20261120-ana00001")
-    assert row.cells == ("20 Nov 2026", "Ana Silva", "Japan", "1 GB / 7 days", "Delivered, not installed", "…8796", "Octopus Cards")
+    try:
+        # The sold date shows its year only when the sale was not this year (by the records' clock).
+        formats.use_locale("en", clock=lambda: T0)
+        assert row.cells == ("20 Nov", "Ana Silva", "Japan", "1 GB / 7 days", "Delivered, not installed", "…8796", "Octopus Cards")
+        formats.use_locale("en", clock=lambda: T0.replace(year=2027))
+        assert row.cells[0] == "20 Nov 2026"
+    finally:
+        formats.use_locale("en", clock=lambda: datetime.now(UTC))
     assert [f.label for f in OrderFilter] == [
         "All", "Pending", "Delivered", "Installed", "Active", "Out of data", "Expired", "Refunded", "Failed", "Needs attention"
     ]
