@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             from esim_tui import reports
             from esim_tui.config import load_settings
 
+            from esim_tui.domain.formats import use_locale
+
             settings = load_settings(args.config, db=args.db)
+            use_locale(settings.ui.locale)
             # The file read is the one named, whatever the environment: --db X reads X, --sandbox the training sales.
             chosen = {"as_json": args.json, "sandbox": args.sandbox, "again": _again(words)}
             if args.orders_command == "find":

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from esim_tui.config_file import ENV, ConfigError, default_config_path, default_data_dir, line_of, order_file_of, raw_settings
 
@@ -51,6 +51,15 @@ class UiSettings(_Section):
     """Where "export" offers to save a QR (PNG, SVG) and its install links; the agent may type another."""
     keep_finished_hours: float = Field(default=24.0, ge=0)
     """How long an expired or refunded order stays under "Orders in play" after it ended, in hours."""
+    locale: str = "en"
+    """How numbers, prices and dates read: "en" (default), "en_GB", "de", "fr_CH"... (Babel's names)."""
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        from esim_tui.domain.formats import parse_locale
+
+        return parse_locale(value)
 
 
 class BalanceSettings(_Section):

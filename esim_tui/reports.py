@@ -19,7 +19,7 @@ from typing import TextIO
 
 from esim_tui import jsonnum
 from esim_tui.config import Settings
-from esim_tui.domain.money import format_amount
+from esim_tui.domain.money import format_money
 from esim_tui.domain.orders import Order
 
 
@@ -35,7 +35,7 @@ def row_line(row) -> str:
             row.client_reference,
             row.provider.display,
             row.plan,
-            f"{format_amount(row.price.amount)} {row.price.currency}",
+            format_money(row.price),
             row.state,
             row.customer,
             row.iccid or "-",

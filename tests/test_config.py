@@ -179,3 +179,12 @@ def test_the_keymap_check_reads_the_ids_from_beside_the_order_file_and_imports_n
     cache.write_text("not json")  # damaged: collected again
     with pytest.raises(ConfigError, match="'c' is the key of both 'delivery.copy' and 'delivery.new_sale'"):
         check_keymap({"delivery.new_sale": "c"}, config, cache)
+
+
+def test_the_shops_locale_defaults_to_english_and_an_unknown_one_is_named(tmp_path):
+    assert load_settings(None, environ={}).ui.locale == "en"
+    assert load_settings(write(tmp_path, '[ui]\nlocale = "de-CH"\n'), environ={}).ui.locale == "de_CH"
+    path = write(tmp_path, '[ui]\nlocale = "klingon"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert str(path) in caught.value.message and "'ui.locale'" in caught.value.message and "'klingon' is not a locale" in caught.value.message

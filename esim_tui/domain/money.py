@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, field_validator
+
+from esim_tui.domain import formats
 
 
 class Money(BaseModel):
@@ -30,11 +32,9 @@ class Money(BaseModel):
         return value
 
     def __str__(self) -> str:
-        return f"{format_amount(self.amount)} {self.currency}"
+        return format_money(self)
 
 
-def format_amount(amount: Decimal) -> str:
-    """At least two decimals; more only when the provider's figure has them (4.275 stays 4.275)."""
-    exponent = amount.normalize().as_tuple().exponent if amount else 0
-    places = max(2, -exponent) if isinstance(exponent, int) else 2
-    return f"{amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+def format_money(money: Money) -> str:
+    """"4.28 USD": the currency's minor units, for display; the record keeps the exact amount."""
+    return formats.money(money.amount, money.currency)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from esim_tui.domain import formats
 from esim_tui.domain.destinations import Destination
 from esim_tui.domain.money import Money
 
@@ -33,6 +34,7 @@ class Plan(BaseModel):
     destination: Destination
     data_mb: int | None  # base-10 megabytes (1 GB = 1000 MB); None when unlimited
     unlimited: bool = False
+    unlimited_kind: str | None = None  # the provider's name for its unlimited tier: "Unlimited Lite"
     validity_days: int
     price: Money  # the list price as the provider states it
     description: str = ""
@@ -48,7 +50,9 @@ class Plan(BaseModel):
 
     @property
     def data_label(self) -> str:
-        return "Unlimited" if self.unlimited or self.data_mb is None else format_megabytes(self.data_mb)
+        if self.unlimited or self.data_mb is None:
+            return self.unlimited_kind or "Unlimited"
+        return format_megabytes(self.data_mb)
 
 
 class Quote(BaseModel):
@@ -64,16 +68,10 @@ class Quote(BaseModel):
 
 
 def format_megabytes(mb: int | Decimal) -> str:
-    mb = Decimal(mb)
-    if mb >= 1000:
-        gb = mb / 1000
-        return f"{gb.normalize():f} GB" if gb == gb.to_integral() else f"{gb.quantize(Decimal('0.1'))} GB"
-    return f"{mb.normalize():f} MB"
+    """"750 MB", "1.5 GB", "10 GB" (base-10: 1 GB = 1000 MB, as providers count)."""
+    return formats.megabytes(mb)
 
 
 def format_bytes(n: int) -> str:
-    """Base-10 units, as providers count data (1 GB = 1,000,000,000 bytes)."""
-    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if abs(n) >= size:
-            return f"{Decimal(n) / size:.2f} {unit}"
-    return f"{n} B"
+    """Bytes in the same units (1 GB = 1,000,000,000 bytes): "750 MB", "1.5 GB"."""
+    return formats.data_bytes(n)

@@ -35,7 +35,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from esim_tui.domain import destinations
+from esim_tui.domain import destinations, formats
 from esim_tui.domain.codes import ActivationCode, check_iccid
 from esim_tui.domain.destinations import Destination, DestinationKind, Region
 from esim_tui.domain.errors import (
@@ -315,10 +315,11 @@ class EsimGo(Provider):
             return Plan(
                 provider=self.name,
                 plan_id=name,
-                name=clean(f"{label} {data} / {days} day{'s' if days != 1 else ''}", max_length=120),
+                name=clean(f"{label} {data} / {formats.days(days)}", max_length=120),
                 destination=destination,
                 data_mb=data_mb,
                 unlimited=unlimited,
+                unlimited_kind=data if unlimited else None,
                 validity_days=days,
                 price=Money(amount=price, currency=currency),
                 description=description,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -280,5 +281,27 @@ def _find_message(body: Any) -> str:
 
 
 def _short(exc: Exception) -> str:
-    # Never the URL: it may carry a query string.
-    return type(exc).__name__
+    """What went wrong in the counter's words, never an exception's class name nor the URL (it may
+    carry a query string)."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "no connection within the time allowed"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "too many requests already waiting"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the answer was cut off"
+    cause: BaseException | None = exc
+    for _ in range(5):  # httpx wraps the socket's own error
+        if cause is None:
+            break
+        if isinstance(cause, socket.gaierror):
+            return "its address was not found"
+        if isinstance(cause, ConnectionRefusedError):
+            return "the connection was refused"
+        if isinstance(cause, ConnectionResetError):
+            return "the connection was reset"
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).lower()
+    for words, said in (("refused", "the connection was refused"), ("name or service", "its address was not found"), ("reset", "the connection was reset")):
+        if words in text:
+            return said
+    return "no connection" if isinstance(exc, httpx.ConnectError) else ""

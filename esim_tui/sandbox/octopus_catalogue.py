@@ -138,8 +138,12 @@ def _description(data_gb: Decimal, days: int, coverage: str) -> str:
 
 
 def _plan_name(place: str, data_gb: Decimal, days: int) -> str:
-    data = "Unlimited" if data_gb == 0 else f"{data_gb.normalize():f} GB"
-    return f"{place} {data} / {days} days"
+    # As Octopus writes its names: under 1 GB in MB ("France 500 MB / 3 days"), never "0.5 GB".
+    if data_gb == 0:
+        data = "Unlimited"
+    else:
+        data = f"{data_gb * 1000:.0f} MB" if data_gb < 1 else f"{data_gb.normalize():f} GB"
+    return f"{place} {data} / {days} {'day' if days == 1 else 'days'}"
 
 
 def _image_url(code: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from esim_tui.domain.destinations import Destination, DestinationKind, Region, countries_in, known_countries
-from esim_tui.domain.money import Money, format_amount
+from esim_tui.domain.money import Money, format_money
 from esim_tui.domain.plans import Plan, ProviderName
 from esim_tui.services.catalogue_index import CatalogueIndex, DestinationLine, fold, load_fuzzy_matcher
 
@@ -142,7 +142,7 @@ def destination_line(offer: DestinationOffer) -> DestinationLine:
         code_label=f"{d.code} {d.alpha3}" if d.alpha3 else (d.region.code if d.region else "GLO"),
         plan_count=offer.plan_count,
         own_plan_count=offer.own_plan_count,
-        price_label=f"{format_amount(price.amount)} {price.currency}" if price else "—",
+        price_label=format_money(price) if price else "—",
         providers_label=", ".join(p.display for p in offer.providers),
         codes=tuple(dict.fromkeys(codes)),
         region=d.region.value.casefold() if d.region else "",

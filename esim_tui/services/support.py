@@ -37,8 +37,9 @@ from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from esim_tui.domain import formats
 from esim_tui.domain.codes import iccid_tail
-from esim_tui.domain.money import Money, format_amount
+from esim_tui.domain.money import Money, format_money
 from esim_tui.domain.orders import (
     ActivationStatus,
     BundleState,
@@ -164,7 +165,7 @@ class OrderRow(NamedTuple):
         """The Orders screen's columns: sold, customer, destination, plan, state, ICCID tail, provider."""
         tail = f"…{iccid_tail(self.iccid)}" if self.iccid else "—"
         plan = f"{top_up_mark(self.kind)}{self.summary}"
-        return (f"{self.created_at:%d %b %Y}", self.customer, self.destination, plan, self.state, tail, self.provider.display)
+        return (formats.day(self.created_at), self.customer, self.destination, plan, self.state, tail, self.provider.display)
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready: money as exact strings, times in ISO 8601."""
@@ -301,6 +302,8 @@ _ROW_SOURCES = (
     "esim_tui.services.wording",
     "esim_tui.domain.orders",
     "esim_tui.domain.plans",
+    "esim_tui.domain.formats",
+    "esim_tui.domain.money",
     "esim_tui.domain.codes",
     "esim_tui.domain.text",
 )
@@ -337,7 +340,8 @@ class DeskSummary:
 
     @property
     def tag(self) -> str:
-        return _row_tag()
+        # The rows' money, data and dates are written in the shop's locale: another locale, other rows.
+        return f"{_row_tag()}-{formats.shop_locale()}"
 
     def make(self, orders: list[Order]) -> dict[str, Any]:
         """The columns of ``orders``, JSON-ready; money as an exact decimal string and its currency."""
@@ -923,7 +927,7 @@ def _when(iso: str | None) -> str:
 
 
 def _money(value: dict[str, str] | None) -> str:
-    return f"{format_amount(Decimal(value['amount']))} {value['currency']}" if value else "—"
+    return format_money(Money(amount=Decimal(value["amount"]), currency=value["currency"])) if value else "—"
 
 
 def render_text(order: Order, linked: Iterable[Order] = (), now: datetime | None = None) -> str:

@@ -24,8 +24,8 @@ class Training:
     async def _post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
             response = await self.client.post(path, content=jsonnum.dumps(body or {}), headers={"Content-Type": "application/json"})
-        except httpx.HTTPError as exc:
-            raise TrainingError(f"The sandbox did not answer ({type(exc).__name__}).") from None
+        except httpx.HTTPError:
+            raise TrainingError("The sandbox did not answer; try again, or restart esim-tui if it keeps happening.") from None
         data = jsonnum.loads(response.content) if response.content else {}
         if response.status_code >= 400:
             raise TrainingError(f"The sandbox refused: {data.get('message', response.status_code)}.")

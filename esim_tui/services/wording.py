@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from esim_tui.domain import formats
 from esim_tui.domain.codes import iccid_tail
 from esim_tui.domain.orders import ActivationStatus, BundleState, Order, OrderKind, OrderStatus
 from esim_tui.domain.plans import Plan, format_bytes
@@ -80,8 +81,9 @@ def data_left(order: Order) -> str:
     return f"{'█' * filled}{'░' * (BAR_WIDTH - filled)} {format_bytes(bundle.remaining_bytes)}"
 
 
-def short_time(moment: datetime | None) -> str:
-    return moment.strftime("%d %b %H:%M") if moment else "—"
+def short_time(moment: datetime | None, now: datetime | None = None) -> str:
+    """"22 Nov 09:00", with the year when it is not the current one ("04 Jan 2027 09:00")."""
+    return formats.moment(moment, now)
 
 
 def customer(order: Order) -> str:
@@ -91,7 +93,7 @@ def customer(order: Order) -> str:
 
 
 def plan_summary(plan: Plan) -> str:
-    return f"{plan.data_label} / {plan.validity_days} days"
+    return f"{plan.data_label} / {formats.days(plan.validity_days)}"
 
 
 def top_up_mark(kind: OrderKind) -> str:

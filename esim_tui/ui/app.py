@@ -173,7 +173,7 @@ class EsimApp(App):
                 self.fatal = exc.message
             else:
                 log.exception("The services could not start")
-                self.fatal = f"esim-tui could not start ({type(exc).__name__}); the log beside the order file says more."
+                self.fatal = "esim-tui could not start because of an unexpected error; the log beside the order file says more."
             self.started.set()
             self.exit(return_code=2 if isinstance(exc, ConfigError) else 1)
             return
@@ -192,6 +192,7 @@ class EsimApp(App):
         await self._startup()
 
     async def _startup(self) -> None:
+        from esim_tui.domain.formats import count
         from esim_tui.domain.orders import OrderStatus
 
         # The catalogue is fetched while earlier sales are settled; it is shown only after them.
@@ -210,7 +211,7 @@ class EsimApp(App):
         self.catalogue_screen.query_one("#status-panel").show(list(self.orders.values()))
         unseen = [o for o in self.orders.values() if o.status is OrderStatus.DELIVERED and o.activation_code and o.shown_at is None and not o.is_installed]
         if unseen:
-            self.notify(f"{len(unseen)} delivered eSIM(s) were never shown; showing the newest now.", severity="warning", timeout=10, markup=False)
+            self.notify(f"{count(len(unseen), 'delivered eSIM was', 'delivered eSIMs were')} never shown; showing the newest now.", severity="warning", timeout=10, markup=False)
             from esim_tui.ui.screens.delivery import DeliveryScreen
 
             self._open_when_loaded = None  # the customer waiting for that code comes first
@@ -226,14 +227,14 @@ class EsimApp(App):
         self.run_worker(self._refresh_balances(), group="balances", exclusive=True, exit_on_error=False)
 
     async def _refresh_balances(self) -> None:
-        from esim_tui.domain.money import Money, format_amount
+        from esim_tui.domain.money import Money, format_money
 
         threshold = self.ctx.settings.balance.warn_below
         parts, low = [], False
         for name, balance in (await self.sales.balances()).items():
             if isinstance(balance, Money):
                 low = low or balance.amount < threshold
-                parts.append(f"{name.display} {format_amount(balance.amount)} {balance.currency}")
+                parts.append(f"{name.display} {format_money(balance)}")
             elif isinstance(balance, EsimTuiError):
                 parts.append(f"{name.display} balance unknown")
         self.balance_low = low

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from esim_tui import config_file
 from esim_tui.config import Settings
+from esim_tui.domain import formats
 from esim_tui.domain.plans import ProviderName
 from esim_tui.providers.base import Provider
 from esim_tui.services.ordering import Clock, Sales, utc_now
@@ -71,6 +72,8 @@ def build_context(settings: Settings, *, force_sandbox: bool = False, store=None
         if settings.esimgo.api_key is not None:
             providers[ProviderName.ESIMGO] = EsimGo(settings.esimgo.url, settings.esimgo.api_key)
         path = settings.order_file()
+    # Prices, data and dates in the shop's locale; "this year" by the records' clock (fixed in tests).
+    formats.use_locale(settings.ui.locale, clock=now)
     if store is None:
         store = OrderStore.open(path)
     sales = Sales(providers, store, now=now)

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 import pytest
 
-from esim_tui.domain.money import format_amount
+from esim_tui.domain.money import Money, format_money
 from esim_tui.domain.orders import Order, OrderStatus
 from esim_tui.sandbox.app import Sandbox
 from esim_tui.sandbox.core import SandboxConfig
@@ -53,7 +53,7 @@ pytestmark = [pytest.mark.slow]
 PLACING = "Placing the order with Octopus Cards"
 NEVER_SHOWN = "were never shown"
 #: The top bar's balances come last in the start-up: earlier sales settled, the panel and QR shown.
-STARTED = f"eSIM Go {format_amount(SandboxConfig().esimgo_balance)} USD"
+STARTED = f"eSIM Go {format_money(Money(amount=SandboxConfig().esimgo_balance))}"
 
 
 class Gate:

@@ -71,7 +71,7 @@ async def test_the_guides_bundle_is_a_netherlands_plan_with_exact_money(esimgo, 
 async def test_an_unlimited_bundle_is_unlimited_and_named_by_its_kind(esimgo):
     plans = await esimgo.plans()
     lite = next(p for p in plans if p.plan_id.startswith("esim_UL_") and p.destination.kind is DestinationKind.COUNTRY)
-    assert lite.unlimited and lite.data_mb is None and lite.data_label == "Unlimited"
+    assert lite.unlimited and lite.data_mb is None and lite.data_label == "Unlimited Lite"  # the whole kind, not "Unlimited"
     assert "Unlimited Lite" in lite.name
     plus = next(p for p in plans if p.plan_id.startswith("esim_ULP_"))
     assert "Unlimited Plus" in plus.name
@@ -424,3 +424,11 @@ async def test_a_sale_over_loopback_delivers_and_hands_over_the_zip(esimgo_serve
     assert zipfile.is_zipfile(io.BytesIO(await esimgo_served.install_pack(order)))
     assert (await esimgo_served.esim_status(order)).bundles[0].state is BundleState.QUEUED
     assert len((await ledger(sandbox, "esimgo"))["charges"]) == 1
+
+
+async def test_an_unlimited_plan_reads_its_whole_kind_wherever_its_data_is_shown(esimgo):
+    from esim_tui.services.wording import plan_summary
+
+    day = next(p for p in await esimgo.plans() if p.plan_id.startswith("esim_UL_1D_"))
+    assert plan_summary(day) == "Unlimited Lite / 1 day"
+    assert day.name.endswith(" Unlimited Lite / 1 day")  # the name and the summary write it the same way

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -213,8 +213,17 @@ def test_typing_gives_the_same_answers_as_searching_afresh(steps):
 
 
 def test_a_row_holds_what_the_orders_screen_shows():
+    from esim_tui.domain import formats
+
     row = OrderFinder.from_orders(desk_orders()).get("esim-20261120-ana00001")
-    assert row.cells == ("20 Nov 2026", "Ana Silva", "Japan", "1 GB / 7 days", "Delivered, not installed", "…8796", "Octopus Cards")
+    try:
+        # The sold date shows its year only when the sale was not this year (by the records' clock).
+        formats.use_locale("en", clock=lambda: T0)
+        assert row.cells == ("20 Nov", "Ana Silva", "Japan", "1 GB / 7 days", "Delivered, not installed", "…8796", "Octopus Cards")
+        formats.use_locale("en", clock=lambda: T0.replace(year=2027))
+        assert row.cells[0] == "20 Nov 2026"
+    finally:
+        formats.use_locale("en", clock=lambda: datetime.now(UTC))
     assert [f.label for f in OrderFilter] == [
         "All", "Pending", "Delivered", "Installed", "Active", "Out of data", "Expired", "Refunded", "Failed", "Needs attention"
     ]
@@ -379,7 +388,9 @@ async def test_the_timeline_of_a_sale_reads_in_the_counters_words(tmp_path):
         "Activation code shown", "Installed",
     ]
     assert entries[0].detail == f"{plan.name} for {plan.price}"
-    assert entries[2].detail == "4.275 USD"  # the wallet debit after the client discount
+    # The wallet debit after the client discount, in cents; the record keeps the provider's 4.275.
+    assert entries[2].detail == "4.28 USD"
+    assert order.price.amount == Decimal("4.275")
 
 
 async def topped_up(ctx):
@@ -423,7 +434,7 @@ async def test_the_timeline_of_an_esim_topped_up_and_refunded(tmp_path):
     shown = describe(top_up, parent_of_top_up)
     assert shown["activation_code"] is None and shown["activation_code_state"] == "spent (installed)"  # the eSIM is on the phone
     used = describe(esim, linked)["bundles"][0]
-    assert (used["used_bytes"], used["used"], used["state"]) == (250_000_000, "250.00 MB", "active")
+    assert (used["used_bytes"], used["used"], used["state"]) == (250_000_000, "250 MB", "active")
 
 
 @pytest.mark.anyio
@@ -434,12 +445,12 @@ async def test_a_top_up_reads_its_own_bundle_on_the_shared_esim_and_is_marked_in
         # Straight after the sale: the eSIM is installed, its own bundle waits behind the first one.
         assert top_up.is_installed and [b.state for b in top_up.own_bundles] == [BundleState.QUEUED]
         assert (order_state(top_up), stage(top_up)) == ("Installed", F.INSTALLED)
-        assert data_left(top_up) == "██████████ 1.00 GB" and data_left(esim).endswith("750.00 MB")
+        assert data_left(top_up) == "██████████ 1 GB" and data_left(esim).endswith(" 750 MB")
         # One check of the eSIM, from either record, brings every record of it up to date.
         await ctx.training.use_data(esim.iccid, 250_000_000)
         await sales.refresh(top_up)
         esim = await sales.order(esim.id)
-        assert data_left(esim).endswith("500.00 MB") and order_state(esim) == "Active"
+        assert data_left(esim).endswith(" 500 MB") and order_state(esim) == "Active"
         rows = {r.id: r for r in OrderFinder.from_orders(store.all()).search("")}
     assert rows[top_up.id].cells[3].startswith("Top-up ") and not rows[esim.id].cells[3].startswith("Top-up")
 
@@ -490,11 +501,11 @@ def test_describe_is_json_ready_with_exact_money_and_iso_times():
     assert details["plan"]["list_price"] == {"amount": "4.50", "currency": "USD"}
     assert details["created_at"] == "2026-11-22T09:00:00+00:00"
     assert details["bundles"][0]["ends_at"] == "2026-11-29T09:00:00+00:00"
-    assert (details["bundles"][0]["used"], details["bundles"][0]["left"]) == ("600.00 MB", "400.00 MB")
+    assert (details["bundles"][0]["used"], details["bundles"][0]["left"]) == ("600 MB", "400 MB")
     assert details["provider_order_id"] == "oc-esim-20261122-ana00001" and details["iccid"] == "8944158813998698796"
-    assert details["timeline"][2] == {"at": "2026-11-22T09:00:00+00:00", "event": "Charged", "detail": "4.275 USD"}
+    assert details["timeline"][2] == {"at": "2026-11-22T09:00:00+00:00", "event": "Charged", "detail": "4.28 USD"}  # words; "price" keeps 4.275
     text = render_text(order)
-    assert "4.275 USD (list price 4.50 USD)" in text and "used 600.00 MB of 1.00 GB, 400.00 MB left" in text
+    assert "4.28 USD (list price 4.50 USD)" in text and "used 600 MB of 1 GB, 400 MB left" in text
 
 
 def test_provider_text_is_shown_as_plain_text():
@@ -502,3 +513,14 @@ def test_provider_text_is_shown_as_plain_text():
                  failure=None, needs_attention="Check\x1b]52;c;AAAA\x07 this")
     text = render_text(order)
     assert "\x1b" not in text and "\u202e" not in text and "Japan[2J 1 GB" in text
+
+
+def test_another_locale_changes_the_summary_tag():
+    from esim_tui.domain import formats
+
+    before = support.DESK_SUMMARY.tag
+    formats.use_locale("de")
+    try:
+        assert support.DESK_SUMMARY.tag != before  # the rows on disk were written in English: rebuilt
+    finally:
+        formats.use_locale("en")

@@ -43,7 +43,7 @@ def test_catalogue_provider_down(snap_compare, tmp_path):
     app = make_app(tmp_path)
 
     async def down(*, refresh=False):
-        raise ProviderUnreachable("octopus", "ConnectError")
+        raise ProviderUnreachable("octopus", "the connection was refused")  # as the adapter words a refused connection
 
     for provider in app.sales.providers.values():
         provider.plans = down

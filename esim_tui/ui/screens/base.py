@@ -6,6 +6,8 @@ this a screen's failed worker would vanish silently."""
 
 from __future__ import annotations
 
+import logging
+
 from textual import events
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -13,12 +15,18 @@ from textual.worker import Worker, WorkerState
 
 from esim_tui.domain.errors import EsimTuiError
 
+log = logging.getLogger(__name__)
+
 
 def report_worker_failure(node: DOMNode, event: Worker.StateChanged) -> None:
     if event.state is not WorkerState.ERROR:
         return
     error = event.worker.error
-    message = error.message if isinstance(error, EsimTuiError) else f"Unexpected error: {type(error).__name__}. The order records are safe."
+    if isinstance(error, EsimTuiError):
+        message = error.message
+    else:  # its class name means nothing at the counter: the log keeps it for whoever looks after the app
+        log.error("A task of %s failed unexpectedly", type(node).__name__, exc_info=error)
+        message = "Something unexpected went wrong; the order records are safe and the log beside the order file says more."
     node.app.notify(message, title="Problem", severity="error", timeout=15, markup=False)
 
 

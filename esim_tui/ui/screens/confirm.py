@@ -18,7 +18,7 @@ from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Stat
 
 from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
 from esim_tui.domain.errors import ProviderError
-from esim_tui.domain.money import format_amount
+from esim_tui.domain.money import format_money
 from esim_tui.domain.orders import Order
 from esim_tui.domain.plans import Plan, Quote
 from esim_tui.services.wording import customer, plan_summary
@@ -75,7 +75,7 @@ class ConfirmScreen(ShowsWorkerFailures, Screen):
                     ("Provider", plan.provider.display, None),
                     ("Destination", plan.destination.label, None),
                     ("Data / validity", plan_summary(plan), None),
-                    ("List price", f"{format_amount(plan.price.amount)} {plan.price.currency}", None),
+                    ("List price", format_money(plan.price), None),
                     ("You will be charged", "asking the provider…", "quote"),
                     ("Client reference", self.client_reference, "reference"),
                 ):
@@ -138,7 +138,7 @@ class ConfirmScreen(ShowsWorkerFailures, Screen):
             self._price_known("Not bought: the price could not be confirmed. Press y again to buy at the list price.")
             raise
         self.quote = quote
-        text = f"{format_amount(quote.total.amount)} {quote.total.currency}"
+        text = format_money(quote.total)
         if quote.note:
             text += f"  ({quote.note})"
         quote_line.update(text)

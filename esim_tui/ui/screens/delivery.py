@@ -18,7 +18,7 @@ from textual.widgets import Footer, Label, Static
 from esim_tui.domain.orders import Order
 from esim_tui.services.export import why_not_exportable
 from esim_tui.services.ordering import CODE_COPIED
-from esim_tui.services.wording import customer, order_state, plan_summary
+from esim_tui.services.wording import customer, order_state
 from esim_tui.ui.screens.base import SaysWhyNot
 from esim_tui.ui.screens.export import ExportScreen
 from esim_tui.ui.widgets.code_text import CodeText, lpa_parts
@@ -59,8 +59,8 @@ class DeliveryScreen(SaysWhyNot, Screen):
         yield TopBar()
         # One line whatever the names' length: a wrapped title would take a row the QR needs.
         with Horizontal(id="delivery-title-bar"):
-            yield Static(
-                f"eSIM for {customer(order)} · {order.plan.destination.name} {plan_summary(order.plan)}",
+            yield Static(  # the provider's own plan name, whole ("Unlimited Lite"); cut with … if long
+                f"eSIM for {customer(order)} · {order.plan.name}",
                 id="delivery-title",
                 markup=False,
             )

@@ -37,10 +37,16 @@ def keys_of(screen: Screen) -> list[Key]:
             continue
         seen.add(binding.id)
         node = active.node
-        group = "Everywhere" if node is app else getattr(node, "BINDING_GROUP_TITLE", None) or type(node).__name__
+        group = "Everywhere" if node is app else _group_title(node, screen)
         found.append(Key(group, app.get_key_display(binding), binding.description or binding.action, binding.id))
     # The screen's own keys first, the app's last; within a group, as the screen lists them.
     return sorted(found, key=lambda k: k.group == "Everywhere")
+
+
+def _group_title(node: object, screen: Screen) -> str:
+    """A widget's keys under its own title, else under its screen's (the list of the plans screen is
+    "Plans"): never a class name, which means nothing at the counter."""
+    return getattr(node, "BINDING_GROUP_TITLE", None) or screen.BINDING_GROUP_TITLE or "This screen"
 
 
 class KeysScreen(ModalScreen[None]):

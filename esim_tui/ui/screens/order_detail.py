@@ -15,7 +15,7 @@ from textual.widgets import Footer, Label, Static
 
 from esim_tui.ui.screens.base import SaysWhyNot, ShowsWorkerFailures
 from esim_tui.domain.errors import EsimTuiError
-from esim_tui.domain.money import format_amount
+from esim_tui.domain.money import format_money
 from esim_tui.domain.orders import BundleState, BundleUsage, Order, OrderKind, OrderStatus
 from esim_tui.domain.plans import format_bytes
 from esim_tui.services.export import why_not_exportable
@@ -132,7 +132,7 @@ class OrderDetailScreen(SaysWhyNot, ShowsWorkerFailures, Screen):
             ("Plan", plan.name),
             ("Destination", plan.destination.label),
             ("Data / validity", plan_summary(plan)),
-            ("Price", f"{format_amount(order.price.amount)} {order.price.currency}"),
+            ("Price", format_money(order.price)),
             ("Provider", plan.provider.display),
             ("Client reference", order.client_reference),
             ("Provider order", order.provider_order_id or "—"),

@@ -15,8 +15,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from esim_tui.domain import destinations
-from esim_tui.domain.money import format_amount
+from esim_tui.domain import destinations, formats
+from esim_tui.domain.money import format_money
 from esim_tui.domain.orders import Order
 from esim_tui.domain.plans import Plan
 from esim_tui.services.catalogue import DestinationOffer, covered
@@ -53,7 +53,7 @@ SORTS = {
 
 
 def _row(plan: Plan) -> tuple[str, ...]:
-    return (plan.provider.display, plan.name, plan.data_label, str(plan.validity_days), f"{format_amount(plan.price.amount)} {plan.price.currency}")
+    return (plan.provider.display, plan.name, plan.data_label, str(plan.validity_days), format_money(plan.price))
 
 
 def coverage_label(plan: Plan) -> str:
@@ -95,8 +95,8 @@ def plan_details(plan: Plan, offered_for: str | None = None) -> str:
     lines += [
         "",
         f"Data       {plan.data_label}",
-        f"Validity   {plan.validity_days} days",
-        f"Price      {format_amount(plan.price.amount)} {plan.price.currency}",
+        f"Validity   {formats.days(plan.validity_days)}",
+        f"Price      {format_money(plan.price)}",
     ]
     if plan.discount_percent:
         lines.append(f"Discount   {plan.discount_percent.normalize():f}% off the wallet debit")

@@ -16,7 +16,7 @@ from textual.widgets import Button, Footer, LoadingIndicator, Static
 
 from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
 from esim_tui.domain.errors import EsimTuiError
-from esim_tui.domain.money import format_amount
+from esim_tui.domain.money import format_money
 from esim_tui.domain.orders import BundleUsage, Order, RefundCheck
 from esim_tui.services.wording import customer
 
@@ -73,7 +73,7 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
         self.check = check
         self._show_busy(False)
         if check.refundable:
-            amount = f"{format_amount(check.amount.amount)} {check.amount.currency}" if check.amount else "its price"
+            amount = format_money(check.amount) if check.amount else "its price"
             answer.update(f"{amount} would go back to the {self.order.provider.display} balance, and the bundle would stop working. Press {key_label(self, 'refund.confirm')} to refund.")
             self.query_one("#refund", Button).disabled = False
             self.query_one("#refund", Button).focus()
@@ -129,7 +129,7 @@ class RefundScreen(ShowsWorkerFailures, ModalScreen[RefundCheck | None]):
             self.esim_app.notify(f"The refund did not go through. {result.reason}", severity="error", timeout=15, markup=False)
             self.dismiss(None)
             return
-        amount = f"{format_amount(result.amount.amount)} {result.amount.currency}" if result.amount else "The bundle"
+        amount = format_money(result.amount) if result.amount else "The bundle"
         self.esim_app.notify(f"{amount} refunded to the {self.order.provider.display} balance; {self.bundle_name} is revoked.", title="Refunded", markup=False)
         self.dismiss(result)
 

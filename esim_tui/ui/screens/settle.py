@@ -16,7 +16,7 @@ from textual.widgets import Footer, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from esim_tui.domain.errors import EsimTuiError
-from esim_tui.domain.money import format_amount
+from esim_tui.domain.money import format_money
 from esim_tui.domain.orders import Order, ProviderOrder
 from esim_tui.services.wording import short_time
 from esim_tui.ui.screens.base import ShowsWorkerFailures, key_label
@@ -34,7 +34,7 @@ def describe(found: ProviderOrder) -> str:
     if found.iccid:
         parts.append(f"ICCID {found.iccid}")
     if found.charged:
-        parts.append(f"{format_amount(found.charged.amount)} {found.charged.currency}")
+        parts.append(format_money(found.charged))
     return " · ".join(parts)
 
 

@@ -25,8 +25,8 @@ COLUMNS = (
     Column("Customer", 16),
     Column("Plan", 24, flex=True),
     Column("State", 25),  # "Delivered, not installed" whole
-    Column("Data left", 20),
-    Column("Valid until", 12),
+    Column("Data left", 17),  # a bar and "999 MB" whole
+    Column("Valid until", 17),  # "04 Jan 2027 09:00" whole: a date in another year shows its year
 )
 
 
@@ -45,7 +45,7 @@ def _row(order: Order, now: datetime | None = None) -> tuple[str, ...]:
 
     return (
         customer(order),
-        f"{top_up_mark(order.kind)}{order.plan.destination.name} {order.plan.data_label}/{order.plan.validity_days}d",
+        f"{top_up_mark(order.kind)}{order.plan.name}",  # the provider's own name, whole ("Unlimited Lite")
         order_state(order, now),
         data_left(order),
         short_time(order.expires_at),
