@@ -192,7 +192,6 @@ class EsimApp(App):
         await self._startup()
 
     async def _startup(self) -> None:
-        from esim_tui.domain.formats import count
         from esim_tui.domain.orders import OrderStatus
 
         # The catalogue is fetched while earlier sales are settled; it is shown only after them.
@@ -211,7 +210,8 @@ class EsimApp(App):
         self.catalogue_screen.query_one("#status-panel").show(list(self.orders.values()))
         unseen = [o for o in self.orders.values() if o.status is OrderStatus.DELIVERED and o.activation_code and o.shown_at is None and not o.is_installed]
         if unseen:
-            self.notify(f"{count(len(unseen), 'delivered eSIM was', 'delivered eSIMs were')} never shown; showing the newest now.", severity="warning", timeout=10, markup=False)
+            said = "A delivered eSIM was never shown; showing it now." if len(unseen) == 1 else f"{len(unseen)} delivered eSIMs were never shown; showing the newest now."
+            self.notify(said, severity="warning", timeout=10, markup=False)
             from esim_tui.ui.screens.delivery import DeliveryScreen
 
             self._open_when_loaded = None  # the customer waiting for that code comes first

@@ -306,9 +306,9 @@ class AppOnPty:
                 self._changed.notify_all()
 
     def press(self, *keys: str) -> None:
-        """Type as the agent does: each key is text, or "enter" / "escape"."""
+        """Type as the agent does: each key is text, or "enter" / "escape" / "down"."""
         for key in keys:
-            os.write(self._master, {"enter": b"\r", "escape": b"\x1b"}.get(key, key.encode()))
+            os.write(self._master, {"enter": b"\r", "escape": b"\x1b", "down": b"\x1b[B"}.get(key, key.encode()))
 
     def screen(self) -> str:
         """The screen now (the last whole frame)."""
