@@ -4,8 +4,10 @@ The active file is rewritten on every save, so it must stay small: it holds only
 play". An order is settled (archived) when nothing the counter does depends on it any more:
 
 - FAILED or CANCELLED: no eSIM to hand over;
-- the eSIM's activation status is EXPIRED, or its install state is UNAVAILABLE: the code can no longer
-  be used;
+- the eSIM's install state is UNAVAILABLE: the code can no longer be used;
+- expired (or refunded) for at least ``KEEP_FINISHED``: "Orders in play" shows a finished order for
+  ``ui.keep_finished_hours`` (a day by default), so the active file keeps it longer than that, and a
+  restart meanwhile still lists it;
 - DELIVERED and installed (or installed and then removed) for at least ``SETTLE_AFTER_INSTALL``: the
   provider has stopped showing the code and the customer has the eSIM; the grace period keeps recent
   installs on the counter's list;
@@ -32,6 +34,7 @@ from esim_tui.domain.orders import (
 
 SETTLE_AFTER_INSTALL = timedelta(days=2)
 KEEP_UNINSTALLED = timedelta(days=400)
+KEEP_FINISHED = timedelta(days=7)  # longer than "Orders in play" shows a finished order (keep_finished_hours)
 
 
 def is_settled(order: Order, now: datetime) -> bool:
@@ -40,8 +43,11 @@ def is_settled(order: Order, now: datetime) -> bool:
         return False
     if order.status in (OrderStatus.FAILED, OrderStatus.CANCELLED):
         return True
-    if order.activation_status is ActivationStatus.EXPIRED or order.install_state is InstallState.UNAVAILABLE:
+    if order.install_state is InstallState.UNAVAILABLE:
         return True
+    ended = finished_at(order, now)
+    if ended is not None:
+        return _utc(now) - ended >= KEEP_FINISHED
     # DELIVERED from here on.
     if order.is_installed:
         since = order.installed_at or order.updated_at

@@ -192,7 +192,9 @@ def test_archive_settled_can_be_called_by_a_long_running_app(path: Path) -> None
     [
         ({"status": OrderStatus.FAILED}, True),
         ({"status": OrderStatus.CANCELLED}, True),
-        ({"activation_status": ActivationStatus.EXPIRED}, True),
+        # Expired: kept a week after it ended, so Orders in play still lists it after a restart that day.
+        ({"activation_status": ActivationStatus.EXPIRED, "updated_at": later(-1)}, False),
+        ({"activation_status": ActivationStatus.EXPIRED, "updated_at": later(-8)}, True),
         ({"install_state": InstallState.UNAVAILABLE}, True),
         ({"install_state": InstallState.INSTALLED, "installed_at": later(-3)}, True),
         ({"install_state": InstallState.REMOVED, "installed_at": later(-3)}, True),
