@@ -250,7 +250,10 @@ def test_killed_while_saving_in_a_loop_the_store_keeps_every_acknowledged_save(t
                 file_state(f)  # every file parses: active, archive segments, index files, backups
         assert file_state(path), f"{run}: the active file is empty"
         temp_left = [f.name for f in path.parent.iterdir() if f.name.endswith(".tmp")]
-        assert bool(temp_left) == ((name, nth) in TEMP_LEFT_AT), f"{run}: {temp_left}"
+        if name:  # parked at a known step: whether its temporary file is there is known too
+            assert bool(temp_left) == ((name, nth) in TEMP_LEFT_AT), f"{run}: {temp_left}"
+        else:  # killed at no chosen moment, maybe inside the next save's write: at most that one file
+            assert len(temp_left) <= 1, f"{run}: {temp_left}"
 
         expected: dict[str, set[str]] = {}
         for i in range(last + 1):
