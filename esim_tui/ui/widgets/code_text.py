@@ -36,8 +36,6 @@ def pack(parts: Sequence[str], width: int) -> list[str]:
 class CodeText(Static):
     """Plain text (never markup) of ``parts`` joined, broken only between parts."""
 
-    DEFAULT_CSS = "CodeText { width: 1fr; height: auto; }"
-
     def __init__(self, parts: Sequence[str], *, id: str | None = None, classes: str | None = None) -> None:
         self.parts = [p for p in parts if p] or [""]
         super().__init__("".join(self.parts), id=id, classes=classes, markup=False)

@@ -58,16 +58,6 @@ class OfferTable(ScrollView, Generic[RowT], can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"offer-table--header", "offer-table--cursor", "offer-table--row", "offer-table--empty"}
 
-    # Columns fit the width, so the table never scrolls sideways. Without this, a vertical scrollbar
-    # that appears after the first rows narrows the view below the virtual width, and a horizontal
-    # scrollbar covers the last row (a race that made the start-up snapshot flaky).
-    DEFAULT_CSS = """
-    OfferTable {
-        overflow-x: hidden;
-        overflow-y: auto;
-    }
-    """
-
     cursor: reactive[int] = reactive(0, always_update=True)
 
     class _RowMessage(Message):
